@@ -1,0 +1,18 @@
+//! CarePact's domain: the rules and types that the rest of the system is built around.
+//!
+//! Nothing in this crate touches a database, HTTP or FHIR. Values are parsed into types that cannot hold a bad
+//! value (`NhsNumber`, `Email`, `Password`), and every parse error names a message id from the message catalogue so
+//! that pages can explain it in the reader's language.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod clock;
+pub mod identity;
+pub mod nhs_number;
+pub mod session;
+pub mod throttle;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use nhs_number::NhsNumber;
