@@ -1,1 +1,194 @@
-fn main() {}
+//! The `carepact` command: serve the web app, apply migrations, or invite the first administrator.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use carepact_domain::SystemClock;
+use carepact_server::{AppState, Config, bootstrap, demo};
+use carepact_store::Db;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio::net::TcpListener;
+
+/// CarePact: a health and care record that the person holds, shared with professionals, organisations and carers
+/// only by the person's consent.
+#[derive(Parser)]
+#[command(name = "carepact", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Which log lines to print, e.g. "info" or "carepact_server=debug".
+    #[arg(long, global = true, env = "CAREPACT_LOG", default_value = "info")]
+    log: String,
+    /// Log as human-readable text or as JSON lines (for log collectors).
+    #[arg(long, global = true, env = "CAREPACT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the CarePact web app. Creates and updates the database as needed.
+    Serve(ServeArgs),
+    /// Bring the database's structure up to date, then stop.
+    Migrate(StoreArgs),
+    /// Invite the first system administrator of a new CarePact: prints a one-time link to set their password.
+    CreateAdmin {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Their email address (they sign in with it).
+        #[arg(long)]
+        email: String,
+        /// Their full name.
+        #[arg(long)]
+        name: String,
+        /// The address people use to reach CarePact, for the link.
+        #[arg(
+            long,
+            env = "CAREPACT_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// Where CarePact keeps its data: sqlite://PATH (an embedded file, created if missing) or postgres://…
+    #[arg(
+        long,
+        env = "CAREPACT_DATABASE_URL",
+        default_value = "sqlite://carepact.db"
+    )]
+    database_url: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The address and port to listen on.
+    #[arg(long, env = "CAREPACT_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Load the demo organisations, professionals, people and carer if the database is empty, and print their accounts.
+    #[arg(long, env = "CAREPACT_DEMO")]
+    demo: bool,
+    /// The address people use to reach CarePact, for links in emails. Cookies are marked Secure when it is https.
+    /// Defaults to http://ADDR.
+    #[arg(long, env = "CAREPACT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// SMTP server for email, e.g. smtp://127.0.0.1:2525 or smtps://user:password@mail.example.org. Without one,
+    /// emails wait in the outbox until one is configured.
+    #[arg(long, env = "CAREPACT_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The From address of emails.
+    #[arg(
+        long,
+        env = "CAREPACT_MAIL_FROM",
+        default_value = "CarePact <no-reply@carepact.example>"
+    )]
+    mail_from: String,
+    /// Take the client's address from X-Forwarded-For. Only behind a load balancer you trust.
+    #[arg(long, env = "CAREPACT_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+    /// Do not run the email worker in this process (when other nodes run it).
+    #[arg(long, env = "CAREPACT_NO_WORKER")]
+    no_worker: bool,
+    /// Most database connections this process opens.
+    #[arg(long, env = "CAREPACT_MAX_CONNECTIONS", default_value_t = 16)]
+    max_connections: u32,
+}
+
+fn init_logging(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+async fn open_store(args: &StoreArgs, max_connections: u32) -> anyhow::Result<Db> {
+    let options = carepact_store::db::Options { max_connections };
+    let db = Db::connect_with(&args.database_url, &options)
+        .await
+        .with_context(|| "could not open the database (check --database-url)".to_string())?;
+    db.migrate()
+        .await
+        .context("could not bring the database up to date")?;
+    Ok(db)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    match cli.command {
+        Command::Migrate(store) => {
+            let db = open_store(&store, 2).await?;
+            db.close().await;
+            println!("The database is up to date.");
+        }
+        Command::CreateAdmin {
+            store,
+            email,
+            name,
+            public_url,
+        } => {
+            let db = open_store(&store, 2).await?;
+            let config = Config {
+                public_url,
+                ..Config::for_tests()
+            };
+            let state = AppState::new(db.clone(), Arc::new(SystemClock), config)?;
+            let link = bootstrap::invite_system_admin(&state, &email, &name).await?;
+            db.close().await;
+            println!(
+                "Invited {email}. They set their password with this link (valid for 7 days):\n{link}"
+            );
+        }
+        Command::Serve(args) => {
+            let db = open_store(&args.store, args.max_connections).await?;
+            let listener = TcpListener::bind(args.addr)
+                .await
+                .with_context(|| format!("could not listen on {}", args.addr))?;
+            let addr = listener.local_addr()?;
+            let config = Config {
+                addr,
+                public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
+                smtp_url: args.smtp_url,
+                mail_from: args.mail_from,
+                trust_forwarded_for: args.trust_forwarded_for,
+                run_worker: !args.no_worker,
+            };
+            let state = AppState::new(db, Arc::new(SystemClock), config)?;
+            if args.demo {
+                match demo::load_if_empty(&state).await? {
+                    Some(accounts) => {
+                        println!(
+                            "Demo world loaded. Every account's password is: {}",
+                            demo::DEMO_PASSWORD
+                        );
+                        for a in accounts {
+                            println!("  {:<32} {} — {}", a.email, a.name, a.what);
+                        }
+                    }
+                    None => println!(
+                        "The database already has accounts, so the demo world was not loaded again."
+                    ),
+                }
+            }
+            println!("CarePact is running at http://{addr}");
+            carepact_server::serve(state, listener).await?;
+        }
+    }
+    Ok(())
+}

@@ -9,7 +9,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod db;
+pub mod db;
 mod error;
 mod time_col;
 

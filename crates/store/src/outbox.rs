@@ -37,22 +37,28 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
 }
 
-pub async fn enqueue(db: &Db, email: &NewEmail<'_>, now: OffsetDateTime) -> Result<()> {
-    on_db!(db, write, |p| {
+/// Queues an email inside an open transaction or on a pool, so it commits with the change that caused it.
+macro_rules! insert_email {
+    ($exec:expr, $email:expr, $now:expr) => {
         sqlx::query(
-        "INSERT INTO email_outbox (id, idempotency_key, to_address, subject, body_text, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING"
-    )
-    .bind(Uuid::now_v7())
-    .bind(email.idempotency_key)
-    .bind(email.to)
-    .bind(email.subject)
-    .bind(email.body)
-    .bind(DbTime(now))
-    .execute(p)
-    .await
-    .map(|_| ())
-    })?;
+            "INSERT INTO email_outbox (id, idempotency_key, to_address, subject, body_text, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind($email.idempotency_key)
+        .bind($email.to)
+        .bind($email.subject)
+        .bind($email.body)
+        .bind($crate::DbTime($now))
+        .execute($exec)
+        .await
+        .map(|_| ())
+    };
+}
+pub(crate) use insert_email;
+
+pub async fn enqueue(db: &Db, email: &NewEmail<'_>, now: OffsetDateTime) -> Result<()> {
+    on_db!(db, write, |p| insert_email!(p, email, now))?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use carepact_domain::identity::{NewPerson, PersonId, Role, UserId};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::outbox::{NewEmail, insert_email};
 use crate::tokens::{Purpose, insert_token};
 use crate::users::{NewUser, insert_user};
 use crate::{Db, DbTime, Result, StoreError, on_db};
@@ -87,9 +88,11 @@ macro_rules! select {
 #[derive(Debug, Clone, Copy)]
 pub enum AccountStart<'a> {
     Password(&'a str),
+    /// No password yet: an invitation token, and the email that carries it (queued in the same transaction).
     Invitation {
         token_hash: &'a [u8],
         expires: OffsetDateTime,
+        email: &'a NewEmail<'a>,
     },
 }
 
@@ -140,8 +143,9 @@ pub async fn create_with_account(
         .execute(&mut *tx)
         .await
         .map_err(StoreError::conflict_on("NHS number"))?;
-        if let AccountStart::Invitation { token_hash, expires } = start {
+        if let AccountStart::Invitation { token_hash, expires, email } = start {
             insert_token!(&mut *tx, token_hash, Purpose::Invitation, user_id, now, expires)?;
+            insert_email!(&mut *tx, email, now)?;
         }
         tx.commit().await?;
         Ok::<_, StoreError>(())

@@ -7,6 +7,7 @@ use carepact_domain::identity::UserId;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::outbox::{NewEmail, insert_email};
 use crate::users::{NewUser, insert_user};
 use crate::{Db, DbTime, Result, on_db};
 
@@ -127,11 +128,13 @@ pub async fn consume_and_set_password(
     Ok(id.map(UserId))
 }
 
-/// Creates a user who has no password yet, with an invitation token, in one transaction.
+/// Creates a user who has no password yet, with an invitation token and the email that carries it, in one
+/// transaction.
 pub async fn invite(
     db: &Db,
     new: &NewUser<'_>,
     hash: &[u8],
+    email: &NewEmail<'_>,
     now: OffsetDateTime,
     expires: OffsetDateTime,
 ) -> Result<UserId> {
@@ -140,6 +143,7 @@ pub async fn invite(
         let mut tx = p.begin().await?;
         insert_user!(&mut *tx, id, new, now)?;
         insert_token!(&mut *tx, hash, Purpose::Invitation, id, now, expires)?;
+        insert_email!(&mut *tx, email, now)?;
         tx.commit().await?;
         Ok::<_, crate::StoreError>(())
     }

@@ -113,7 +113,9 @@ carepact_testkit::backend_tests! {
     async fn one_time_tokens_work_once_and_expire(t: TestDb) {
         let email = Email::parse("new@example.org").map_err(anyhow::Error::msg)?;
         let new = NewUser { email: &email, display_name: "New", roles: &[Role::Professional], organisation_id: None, password_hash: None };
-        let user = tokens::invite(&t.db, &new, b"tok", NOW, NOW + Duration::days(7)).await?;
+        let mail = outbox::NewEmail { to: "new@example.org", subject: "Invitation", body: "link", idempotency_key: None };
+        let user = tokens::invite(&t.db, &new, b"tok", &mail, NOW, NOW + Duration::days(7)).await?;
+        assert_eq!(outbox::pending_count(&t.db).await?, 1, "the invitation email is queued with the user");
         assert!(!users::get(&t.db, user).await?.expect("user").has_password);
         assert_eq!(tokens::peek(&t.db, b"tok", tokens::Purpose::Invitation, NOW).await?, Some(user));
         assert_eq!(tokens::peek(&t.db, b"tok", tokens::Purpose::PasswordReset, NOW).await?, None);

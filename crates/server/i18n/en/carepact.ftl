@@ -1,0 +1,246 @@
+# CarePact — English message catalogue. Every word a person reads comes from here, by message id.
+# Plain English, after the NHS content style guide: short sentences, "you", no jargon.
+
+service-name = CarePact
+skip-link = Skip to main content
+header-home-label = CarePact home page
+header-account-label = Your account
+breadcrumb-label = Breadcrumb
+back-to = Back to
+sign-out = Sign out
+banner-success = Success
+banner-important = Important
+footer-heading = Support links
+footer-text = CarePact puts you in charge of your health and care record.
+title-error-prefix = Error:
+error-prefix = Error:
+error-summary-title = There is a problem
+information-prefix = Information:
+password-show = Show
+password-show-label = Show password
+
+nav-home = Home
+nav-sign-in = Sign in
+nav-account = Your account
+nav-register-person = Register a person
+nav-organisations = Organisations
+nav-add-organisation = Add an organisation
+nav-invite-staff = Invite a member of staff
+nav-emails = Emails not delivered
+
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+
+role-person = Person
+role-carer = Carer
+role-professional = Professional
+role-link_worker = Link worker
+role-commissioner = Commissioner
+role-organisation_admin = Organisation admin
+role-system_admin = System admin
+
+org-kind-gp_practice = GP practice
+org-kind-hospital_trust = Hospital trust
+org-kind-community_service = Community service
+org-kind-social_care = Social care
+org-kind-voluntary = Voluntary or community organisation
+org-kind-commissioner = Commissioner (integrated care board)
+
+## Sign in and out
+sign-in-title = Sign in to CarePact
+sign-in-intro = Use the email address and password for your CarePact account.
+sign-in-button = Sign in
+sign-in-forgot = Forgotten your password?
+sign-in-timeout-note = For your safety, we sign you out after { $minutes } minutes without activity, and after 12 hours in any case.
+label-email = Email address
+label-password = Password
+error-sign-in-email-empty = Enter your email address
+error-sign-in-password-empty = Enter your password
+error-sign-in-wrong = Enter a correct email address and password
+flash-signed-out = You have signed out.
+flash-session-expired = You were signed out because you had not used CarePact for a while. Sign in again to continue.
+flash-form-expired = The page you were using had expired. Sign in and try again.
+
+## Password reset and invitations
+reset-request-title = Reset your password
+reset-request-intro = Enter the email address for your account. We will send you a link to choose a new password.
+reset-request-button = Send me a link
+reset-sent-title = Check your email
+reset-sent-body = If { $email } has a CarePact account, we have sent a link to it.
+reset-sent-expiry = The link works once and for 1 hour. If nothing arrives, check your spam folder or ask again.
+reset-heading = Choose a new password
+invitation-heading = Set up your CarePact account
+label-new-password = New password
+hint-new-password = Use at least 12 characters. A few words strung together is easy to remember and hard to guess.
+label-confirm-password = Type the new password again
+set-password-button = Save password
+link-invalid-title = This link has expired or has already been used
+link-invalid-body = Links in our emails work once and for a limited time.
+link-invalid-new = Ask for a new password reset link
+flash-done-password-changed = Your password has been changed. Sign in with your new password.
+flash-done-account-ready = Your account is ready. Sign in with your email address and new password.
+
+email-password-reset-subject = Reset your CarePact password
+email-password-reset-body =
+    Someone asked to reset the password for your CarePact account.
+
+    To choose a new password, open this link within 1 hour:
+    { $link }
+
+    If this was not you, you can ignore this email: your password has not changed.
+
+    CarePact
+email-invitation-staff-subject = You have been invited to CarePact
+email-invitation-staff-body =
+    You have been invited to join your organisation on CarePact.
+
+    To set up your account, open this link within 7 days:
+    { $link }
+
+    If you were not expecting this, you can ignore this email.
+
+    CarePact
+email-invitation-person-subject = Your CarePact account is ready to set up
+email-invitation-person-body =
+    Your care team has invited you to CarePact, where you can see and share your health and care record.
+
+    To set up your account, open this link within 7 days:
+    { $link }
+
+    You decide who sees your record. If you were not expecting this, you can ignore this email.
+
+    CarePact
+
+## Home
+home-title = Home
+label-nhs-number = NHS number
+label-date-of-birth = Date of birth
+label-named-contact = Your named contact
+label-preferred-name = Preferred name
+named-contact-none = No named contact yet
+nhs-number-none = Not recorded
+home-your-details = Your details and communication needs
+home-shared-heading = People who have shared their record with you
+home-shared-none = No one has shared their record with you yet.
+home-carer-heading = People you care for
+home-carer-none = No one has given you access to their record yet.
+home-commissioner-heading = Reports
+home-commissioner-body = Reports on care planning and outcomes for your area will appear here.
+home-manage-staff = Manage staff
+home-system-heading = Running CarePact
+home-system-organisations = Organisations
+home-system-emails-waiting = Emails waiting to be sent
+home-system-dead-letters = Emails that could not be delivered
+
+## Your account
+account-title = Your account
+account-details-heading = Your contact details
+account-language-heading = Language
+label-name = Name
+label-roles = Roles
+label-organisation = Organisation
+label-phone = Phone number
+label-communication-needs = Communication needs
+hint-communication-needs = For example, large print, British Sign Language, an interpreter, or easy read. We show this to everyone who cares for you.
+hint-preferred-name = The name you like to be called, if it is different.
+save-details-button = Save details
+save-language-button = Save language
+language-browser = Use my browser's language
+flash-done-details-saved = Your details have been saved.
+flash-done-language-saved = Your language setting has been saved.
+error-language-unknown = Choose a language from the list
+
+## Registering a person
+person-new-title = Register a person
+person-new-intro = We will email the person an invitation to set up their account. Registering someone does not let you see their record: they choose who sees it.
+person-new-button = Register and send invitation
+label-given-name = First name
+label-family-name = Last name
+label-day = Day
+label-month = Month
+label-year = Year
+hint-nhs-number = This is a 10 digit number, like 485 777 3456
+hint-date-of-birth = For example, 15 3 1984
+hint-person-email = We will send the invitation here.
+flash-done-person-registered = If this person did not already have a CarePact account, we have sent them an invitation. If they did, ask them to share their record with you from their account.
+
+## Organisations and staff
+organisations-none = There are no organisations yet.
+organisations-caption = Organisations using CarePact
+label-organisation-name = Organisation name
+label-organisation-kind = Type of organisation
+label-staff-count = Staff
+organisation-new-button = Add organisation
+flash-done-organisation-created = The organisation has been added. Invite its first administrator.
+staff-none = No staff have been invited yet.
+staff-caption = Staff
+label-status = Status
+status-active = Active
+status-invited = Invited
+label-staff-name = Full name
+hint-staff-name = As it should appear to people using CarePact, for example Dr Sarah Patel.
+hint-roles = Select all that apply.
+invite-button = Send invitation
+flash-done-invitation-sent = The invitation has been sent.
+
+## Emails
+emails-waiting = Emails waiting to be sent: { $count }
+emails-dead-none = Every email has been delivered or is still being tried.
+emails-dead-caption = Emails that could not be delivered
+label-recipient = Recipient
+label-subject = Subject
+label-attempts = Attempts
+label-last-error = Last error
+
+## Field errors
+error-email-empty = Enter an email address
+error-email-format = Enter an email address in the correct format, like name@example.com
+error-email-taken = This email address already has a CarePact account
+error-password-empty = Enter a password
+error-password-short = Your password must be at least 12 characters
+error-password-long = Your password must be 128 characters or fewer
+error-password-mismatch = The passwords do not match
+error-nhs-number-empty = Enter an NHS number
+error-nhs-number-length = An NHS number must be 10 digits
+error-nhs-number-digits = An NHS number must contain only numbers
+error-nhs-number-check = Enter a valid NHS number: check it has been typed correctly
+error-given-name-empty = Enter a first name
+error-family-name-empty = Enter a last name
+error-staff-name-empty = Enter their full name
+error-staff-roles-empty = Select at least one role
+error-text-too-long = This answer is too long
+error-dob-empty = Enter a date of birth
+error-dob-invalid = Date of birth must be a real date
+error-dob-year = Year must include 4 numbers
+error-dob-future = Date of birth must be in the past
+error-organisation-name-empty = Enter the organisation's name
+error-organisation-name-taken = An organisation with this name already exists
+error-organisation-kind = Select the type of organisation
+
+## Error pages
+error-go-home = Go to the CarePact home page
+error-page-not-found = Page not found
+error-page-not-found-body = If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address.
+error-forbidden = You cannot do that
+error-forbidden-body = Your account does not give you access to this page.
+error-cross-site = This request came from another website, so we did not act on it.
+error-form-expired = This form has expired. Go back, reload the page and try again.
+error-too-large = What you sent is too large
+error-too-large-body = Go back and send less.
+error-too-many = Too many attempts
+error-too-many-body = You have tried too many times. Wait 15 minutes and try again, or reset your password.
+error-internal = Sorry, there is a problem with the service
+error-internal-body = Try again later. Nothing you entered has been saved.
+error-bad-request = There is a problem with your request
+error-bad-request-body = Go back and try again.
+error-form-unreadable = We could not read what you sent. Go back and try again.

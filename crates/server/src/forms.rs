@@ -1,0 +1,105 @@
+//! Form handling: reading bodies without ever failing loudly, and collecting field errors for the NHS
+//! error-summary pattern.
+
+use axum::body::to_bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+
+use crate::errors::AppError;
+use crate::i18n::Tr;
+use crate::session::FORM_LIMIT;
+
+/// The fields of a submitted HTML form. Reading never fails on odd input: a missing field reads as empty, repeated
+/// fields (checkbox groups) can all be read, and a body that is not a form becomes a clear error page.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for Fields {
+    type Rejection = AppError;
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(AppError::BadRequest("error-form-unreadable"));
+        }
+        let bytes = to_bytes(req.into_body(), FORM_LIMIT)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge)?;
+        Ok(Self::parse(&bytes))
+    }
+}
+
+impl Fields {
+    pub fn parse(body: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, or "" when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// Every value of `name` (checkbox groups).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Problems with a submitted form, in the order the fields appear.
+#[derive(Debug, Default, Clone)]
+pub struct Errors {
+    items: Vec<(String, String)>,
+}
+
+impl Errors {
+    pub fn add(&mut self, tr: Tr<'_>, field: &str, message_id: &str) {
+        if self.get(field).is_none() {
+            self.items.push((field.to_owned(), tr.t(message_id)));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The message for one field, shown beside it.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// (field id, message) pairs for the error summary, which links each message to its field.
+    pub fn items(&self) -> &[(String, String)] {
+        &self.items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fields_forgivingly() {
+        let f = Fields::parse(b"email=a%40b.org&roles=professional&roles=link_worker&bad=%ZZ");
+        assert_eq!(f.get("email"), "a@b.org");
+        assert_eq!(f.get("missing"), "");
+        assert_eq!(f.all("roles"), ["professional", "link_worker"]);
+    }
+}

@@ -1,0 +1,76 @@
+//! The home page: what each signed-in user needs first, from their own data.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use carepact_domain::identity::Role;
+use carepact_store::organisations::{self, Organisation};
+use carepact_store::people::{self, Person};
+use carepact_store::{outbox, users::User};
+
+use crate::errors::AppError;
+use crate::pages::layout::{Chrome, render};
+use crate::session::Session;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    c: Chrome<'a>,
+    user: User,
+    person: Option<Person>,
+    organisation: Option<Organisation>,
+    is_staff: bool,
+    can_register_people: bool,
+    is_org_admin: bool,
+    is_carer: bool,
+    is_commissioner: bool,
+    system: Option<SystemSummary>,
+}
+
+struct SystemSummary {
+    organisations: i64,
+    emails_waiting: i64,
+    dead_letters: usize,
+}
+
+pub async fn home(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
+    let user = session.require_user()?.clone();
+    let person = if user.has_role(Role::Person) {
+        people::for_user(&state.db, user.id).await?
+    } else {
+        None
+    };
+    let organisation = match user.organisation_id {
+        Some(id) => organisations::get(&state.db, id).await?,
+        None => None,
+    };
+    let system = if user.has_role(Role::SystemAdmin) {
+        Some(SystemSummary {
+            organisations: organisations::count(&state.db).await?,
+            emails_waiting: outbox::pending_count(&state.db).await?,
+            dead_letters: outbox::dead_letters(&state.db).await?.len(),
+        })
+    } else {
+        None
+    };
+    let page = HomePage {
+        c: Chrome::new(&session).await?,
+        is_staff: user.roles.iter().any(|r| r.is_staff()),
+        can_register_people: [
+            Role::Professional,
+            Role::LinkWorker,
+            Role::OrganisationAdmin,
+        ]
+        .iter()
+        .any(|r| user.has_role(*r)),
+        is_org_admin: user.has_role(Role::OrganisationAdmin),
+        is_carer: user.has_role(Role::Carer),
+        is_commissioner: user.has_role(Role::Commissioner),
+        user,
+        person,
+        organisation,
+        system,
+    };
+    Ok(render(&page)?.into_response())
+}

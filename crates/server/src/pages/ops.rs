@@ -1,0 +1,64 @@
+//! Operations endpoints (liveness, readiness, metrics) and periodic housekeeping.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use carepact_domain::session::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
+use carepact_domain::throttle::WINDOW;
+use carepact_store::{sessions, throttle};
+use tokio::sync::watch;
+
+use crate::state::AppState;
+
+/// The process is up.
+pub async fn healthz() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok\n",
+    )
+}
+
+/// The process can serve requests: its database answers.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let (status, body) = if state.db.ping().await {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// Removes expired sessions and old sign-in failures every ten minutes until `stop`.
+pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = state.now();
+        if let Err(e) = sessions::purge(&state.db, now - IDLE_TIMEOUT, now - ABSOLUTE_TIMEOUT).await
+        {
+            tracing::warn!(error = %e, "purging sessions failed");
+        }
+        if let Err(e) = throttle::purge(&state.db, now - WINDOW).await {
+            tracing::warn!(error = %e, "purging sign-in failures failed");
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            () = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! Sessions and CSRF, in one layer that every page request passes through.
+//!
+//! The cookie carries a random token; the database keeps its SHA-256, the user, a CSRF token and a one-time flash
+//! message. The layer enforces NHS login's timeouts (30 minutes idle, 12 hours in all) with the app's clock, and on
+//! every state-changing request checks the CSRF token (from the form body, or an `X-CSRF-Token` header for
+//! non-form bodies) and refuses cross-site requests by `Sec-Fetch-Site` and `Origin`. Sign-in and sign-out rotate
+//! the token. Nothing here lives in process memory, so any node can serve any request.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use carepact_domain::identity::UserId;
+use carepact_domain::session::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionState, session_state};
+use carepact_store::sessions::{self, SessionRecord};
+use carepact_store::users::{self, User};
+use time::Duration;
+
+use crate::errors::AppError;
+use crate::i18n::{Lang, Tr};
+use crate::state::AppState;
+use crate::tokens::{constant_time_eq, random_token, token_hash, well_formed};
+
+/// Largest form body accepted by page routes.
+pub const FORM_LIMIT: usize = 64 * 1024;
+/// Activity is written back at most this often, to keep reads cheap.
+const TOUCH_EVERY: Duration = Duration::minutes(1);
+
+struct Inner {
+    state: AppState,
+    hash: Option<Vec<u8>>,
+    record: Option<SessionRecord>,
+    user: Option<User>,
+    expired: bool,
+    lang: Lang,
+    client: String,
+    /// A new session token to send back as a cookie, when this request created or rotated the session.
+    new_cookie: Mutex<Option<String>>,
+    /// The CSRF token of a session created during this request.
+    new_csrf: Mutex<Option<String>>,
+}
+
+/// The current visitor's session, available to every page handler.
+#[derive(Clone)]
+pub struct Session(Arc<Inner>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("session layer missing on this route"))
+        })
+    }
+}
+
+impl Session {
+    pub fn user(&self) -> Option<&User> {
+        self.0.user.as_ref()
+    }
+
+    /// The signed-in user, or an error that sends the visitor to sign in.
+    pub fn require_user(&self) -> Result<&User, AppError> {
+        self.user().ok_or(AppError::SignInRequired)
+    }
+
+    pub fn tr(&self) -> Tr<'_> {
+        Tr {
+            catalogue: &self.0.state.catalogue,
+            lang: self.0.lang,
+        }
+    }
+
+    /// The visitor's address, for sign-in throttling.
+    pub fn client(&self) -> &str {
+        &self.0.client
+    }
+
+    /// True when the visitor's earlier session ran out (to explain why they must sign in again).
+    pub fn expired(&self) -> bool {
+        self.0.expired
+    }
+
+    /// The CSRF token to put in a form, starting an anonymous session if there is none yet.
+    pub async fn csrf_token(&self) -> Result<String, AppError> {
+        if let Some(record) = &self.0.record {
+            return Ok(record.csrf_token.clone());
+        }
+        if let Some(csrf) = lock(&self.0.new_csrf).clone() {
+            return Ok(csrf);
+        }
+        let token = random_token()?;
+        let csrf = random_token()?;
+        sessions::create(
+            &self.0.state.db,
+            &token_hash(&token),
+            None,
+            &csrf,
+            self.0.state.now(),
+        )
+        .await?;
+        *lock(&self.0.new_cookie) = Some(token);
+        *lock(&self.0.new_csrf) = Some(csrf.clone());
+        Ok(csrf)
+    }
+
+    /// The one-time message left by the previous request (a catalogue id), cleared as it is read.
+    pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
+        let (Some(hash), Some(record)) = (&self.0.hash, &self.0.record) else {
+            return Ok(None);
+        };
+        let Some(flash) = &record.flash else {
+            return Ok(None);
+        };
+        sessions::set_flash(&self.0.state.db, hash, None).await?;
+        Ok(Some(flash.clone()))
+    }
+
+    /// Leaves a message (catalogue id) for the next page.
+    pub async fn set_flash(&self, message_id: &str) -> Result<(), AppError> {
+        match &self.0.hash {
+            Some(hash) if self.0.record.is_some() => {
+                sessions::set_flash(&self.0.state.db, hash, Some(message_id)).await?
+            }
+            _ => self.rotate(None, Some(message_id)).await?,
+        }
+        Ok(())
+    }
+
+    /// Signs `user` in under a brand-new session token (the old one, possibly planted, is destroyed).
+    pub async fn sign_in(&self, user: UserId) -> Result<(), AppError> {
+        self.rotate(Some(user), None).await
+    }
+
+    /// Ends the session and starts an anonymous one carrying `flash`.
+    pub async fn sign_out(&self, flash: &str) -> Result<(), AppError> {
+        self.rotate(None, Some(flash)).await
+    }
+
+    async fn rotate(&self, user: Option<UserId>, flash: Option<&str>) -> Result<(), AppError> {
+        let token = random_token()?;
+        let csrf = random_token()?;
+        let state = &self.0.state;
+        sessions::rotate(
+            &state.db,
+            self.0.hash.as_deref(),
+            &token_hash(&token),
+            user,
+            &csrf,
+            flash,
+            state.now(),
+        )
+        .await?;
+        *lock(&self.0.new_cookie) = Some(token);
+        *lock(&self.0.new_csrf) = Some(csrf);
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn cookie_name(secure: bool) -> &'static str {
+    // `__Host-` makes browsers refuse the cookie unless it is Secure, host-only and for path `/`.
+    if secure {
+        "__Host-carepact_session"
+    } else {
+        "carepact_session"
+    }
+}
+
+fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+fn set_cookie_value(name: &str, token: &str, secure: bool) -> String {
+    let max_age = ABSOLUTE_TIMEOUT.whole_seconds();
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+fn client_address(req: &Request, trust_forwarded_for: bool) -> String {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()?
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+        })
+        .flatten();
+    forwarded
+        .or(peer)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Refuses requests that another site made the browser send.
+fn cross_site(headers: &HeaderMap) -> bool {
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    origin == "null" || origin_host != host
+}
+
+/// The CSRF token sent with an unsafe request, and the request rebuilt with its body intact.
+async fn submitted_csrf(req: Request) -> Result<(Option<String>, Request), AppError> {
+    let from_header = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((from_header, req));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let token = form_urlencoded_value(&bytes, "csrf_token");
+    Ok((
+        token.or(from_header),
+        Request::from_parts(parts, Body::from(bytes)),
+    ))
+}
+
+fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The session layer. See the module documentation.
+pub async fn layer(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let now = state.now();
+    let secure = state.config.secure_cookies();
+    let name = cookie_name(secure);
+    let presented = read_cookie(req.headers(), name)
+        .filter(|t| well_formed(t))
+        .map(token_hash);
+
+    let mut expired = false;
+    let mut record = None;
+    if let Some(hash) = &presented
+        && let Some(found) = sessions::load(&state.db, hash).await?
+    {
+        match session_state(found.created_at, found.last_seen_at, now) {
+            SessionState::Live => record = Some(found),
+            SessionState::IdleExpired | SessionState::AbsoluteExpired => {
+                expired = found.user_id.is_some();
+                sessions::delete(&state.db, hash).await?;
+            }
+        }
+    }
+    let hash = presented.filter(|_| record.is_some());
+    let user = match record.as_ref().and_then(|r| r.user_id) {
+        Some(id) => users::get(&state.db, id).await?.filter(|u| u.active),
+        None => None,
+    };
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let lang = state
+        .catalogue
+        .negotiate(user.as_ref().and_then(|u| u.language.as_deref()), accept);
+    let client = client_address(&req, state.config.trust_forwarded_for);
+
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method {
+        if cross_site(req.headers()) {
+            return Err(AppError::Forbidden("error-cross-site"));
+        }
+        let (submitted, rebuilt) = submitted_csrf(req).await?;
+        req = rebuilt;
+        let valid = match (&record, &submitted) {
+            (Some(r), Some(s)) => constant_time_eq(r.csrf_token.as_bytes(), s.as_bytes()),
+            _ => false,
+        };
+        if !valid {
+            if expired || record.is_none() {
+                // The form outlived its session: explain and start again rather than show a bare refusal.
+                let session = Session(Arc::new(Inner {
+                    state: state.clone(),
+                    hash: None,
+                    record: None,
+                    user: None,
+                    expired,
+                    lang,
+                    client,
+                    new_cookie: Mutex::new(None),
+                    new_csrf: Mutex::new(None),
+                }));
+                session
+                    .sign_out(if expired {
+                        "flash-session-expired"
+                    } else {
+                        "flash-form-expired"
+                    })
+                    .await?;
+                let mut response = Redirect::to("/sign-in").into_response();
+                attach_cookie(&session, &mut response, name, secure);
+                return Ok(response);
+            }
+            return Err(AppError::Forbidden("error-form-expired"));
+        }
+    }
+
+    if let (Some(h), Some(r)) = (&hash, &record)
+        && now - r.last_seen_at >= TOUCH_EVERY
+    {
+        sessions::touch(&state.db, h, now).await?;
+    }
+
+    let session = Session(Arc::new(Inner {
+        state,
+        hash,
+        record,
+        user,
+        expired,
+        lang,
+        client,
+        new_cookie: Mutex::new(None),
+        new_csrf: Mutex::new(None),
+    }));
+    req.extensions_mut().insert(session.clone());
+    let mut response = next.run(req).await;
+    attach_cookie(&session, &mut response, name, secure);
+    response.extensions_mut().insert(lang);
+    Ok(response)
+}
+
+fn attach_cookie(session: &Session, response: &mut Response, name: &str, secure: bool) {
+    let token = lock(&session.0.new_cookie).take();
+    if let Some(value) =
+        token.and_then(|t| HeaderValue::from_str(&set_cookie_value(name, &t, secure)).ok())
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// How long before an idle session runs out (shown to people on the sign-in page).
+pub fn idle_minutes() -> i64 {
+    IDLE_TIMEOUT.whole_minutes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_named_cookie_only() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; carepact_session=abc; b=2"),
+        );
+        assert_eq!(read_cookie(&h, "carepact_session"), Some("abc"));
+        assert_eq!(read_cookie(&h, "__Host-carepact_session"), None);
+    }
+
+    #[test]
+    fn cross_site_requests_are_recognised() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(!cross_site(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(!cross_site(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(cross_site(&h));
+        h.remove(header::ORIGIN);
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site(&h));
+    }
+
+    #[test]
+    fn finds_the_csrf_field_in_a_form_body() {
+        assert_eq!(
+            form_urlencoded_value(b"a=1&csrf_token=xyz&b=2", "csrf_token").as_deref(),
+            Some("xyz")
+        );
+        assert_eq!(form_urlencoded_value(b"%%%", "csrf_token"), None);
+        assert_eq!(
+            form_urlencoded_value(b"csrf_token=a%2Bb", "csrf_token").as_deref(),
+            Some("a+b")
+        );
+    }
+}
