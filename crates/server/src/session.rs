@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::identity::UserId;
 use carepact_domain::session::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionState, session_state};
-use carepact_store::sessions::{self, SessionRecord};
+use carepact_store::sessions;
 use carepact_store::users::{self, User};
 use time::Duration;
 
@@ -33,16 +33,20 @@ const TOUCH_EVERY: Duration = Duration::minutes(1);
 
 struct Inner {
     state: AppState,
-    hash: Option<Vec<u8>>,
-    record: Option<SessionRecord>,
     user: Option<User>,
-    expired: bool,
     lang: Lang,
     client: String,
-    /// A new session token to send back as a cookie, when this request created or rotated the session.
-    new_cookie: Mutex<Option<String>>,
-    /// The CSRF token of a session created during this request.
-    new_csrf: Mutex<Option<String>>,
+    current: Mutex<Current>,
+}
+
+/// The session as this request leaves it: the one it arrived with, or one it created or rotated.
+#[derive(Default, Clone)]
+struct Current {
+    hash: Option<Vec<u8>>,
+    csrf: Option<String>,
+    flash: Option<String>,
+    /// A new token to send back as a cookie, when this request created or rotated the session.
+    new_cookie: Option<String>,
 }
 
 /// The current visitor's session, available to every page handler.
@@ -80,53 +84,48 @@ impl Session {
         &self.0.client
     }
 
-    /// True when the visitor's earlier session ran out (to explain why they must sign in again).
-    pub fn expired(&self) -> bool {
-        self.0.expired
+    fn current(&self) -> Current {
+        lock(&self.0.current).clone()
     }
 
     /// The CSRF token to put in a form, starting an anonymous session if there is none yet.
     pub async fn csrf_token(&self) -> Result<String, AppError> {
-        if let Some(record) = &self.0.record {
-            return Ok(record.csrf_token.clone());
-        }
-        if let Some(csrf) = lock(&self.0.new_csrf).clone() {
+        if let Some(csrf) = self.current().csrf {
             return Ok(csrf);
         }
         let token = random_token()?;
         let csrf = random_token()?;
-        sessions::create(
-            &self.0.state.db,
-            &token_hash(&token),
-            None,
-            &csrf,
-            self.0.state.now(),
-        )
-        .await?;
-        *lock(&self.0.new_cookie) = Some(token);
-        *lock(&self.0.new_csrf) = Some(csrf.clone());
+        let hash = token_hash(&token);
+        sessions::create(&self.0.state.db, &hash, None, &csrf, self.0.state.now()).await?;
+        *lock(&self.0.current) = Current {
+            hash: Some(hash),
+            csrf: Some(csrf.clone()),
+            flash: None,
+            new_cookie: Some(token),
+        };
         Ok(csrf)
     }
 
-    /// The one-time message left by the previous request (a catalogue id), cleared as it is read.
+    /// The one-time message left by an earlier request (a catalogue id), cleared as it is read.
     pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
-        let (Some(hash), Some(record)) = (&self.0.hash, &self.0.record) else {
-            return Ok(None);
+        let (flash, hash) = {
+            let mut current = lock(&self.0.current);
+            (current.flash.take(), current.hash.clone())
         };
-        let Some(flash) = &record.flash else {
-            return Ok(None);
-        };
-        sessions::set_flash(&self.0.state.db, hash, None).await?;
-        Ok(Some(flash.clone()))
+        if let (Some(_), Some(hash)) = (&flash, hash) {
+            sessions::set_flash(&self.0.state.db, &hash, None).await?;
+        }
+        Ok(flash)
     }
 
     /// Leaves a message (catalogue id) for the next page.
     pub async fn set_flash(&self, message_id: &str) -> Result<(), AppError> {
-        match &self.0.hash {
-            Some(hash) if self.0.record.is_some() => {
-                sessions::set_flash(&self.0.state.db, hash, Some(message_id)).await?
+        match self.current().hash {
+            Some(hash) => {
+                sessions::set_flash(&self.0.state.db, &hash, Some(message_id)).await?;
+                lock(&self.0.current).flash = Some(message_id.to_owned());
             }
-            _ => self.rotate(None, Some(message_id)).await?,
+            None => self.rotate(None, Some(message_id)).await?,
         }
         Ok(())
     }
@@ -144,19 +143,25 @@ impl Session {
     async fn rotate(&self, user: Option<UserId>, flash: Option<&str>) -> Result<(), AppError> {
         let token = random_token()?;
         let csrf = random_token()?;
+        let hash = token_hash(&token);
         let state = &self.0.state;
+        let old = self.current().hash;
         sessions::rotate(
             &state.db,
-            self.0.hash.as_deref(),
-            &token_hash(&token),
+            old.as_deref(),
+            &hash,
             user,
             &csrf,
             flash,
             state.now(),
         )
         .await?;
-        *lock(&self.0.new_cookie) = Some(token);
-        *lock(&self.0.new_csrf) = Some(csrf);
+        *lock(&self.0.current) = Current {
+            hash: Some(hash),
+            csrf: Some(csrf),
+            flash: flash.map(str::to_owned),
+            new_cookie: Some(token),
+        };
         Ok(())
     }
 }
@@ -302,6 +307,25 @@ pub async fn layer(
         .catalogue
         .negotiate(user.as_ref().and_then(|u| u.language.as_deref()), accept);
     let client = client_address(&req, state.config.trust_forwarded_for);
+    let arrived_csrf = record.as_ref().map(|r| r.csrf_token.clone());
+    let current = Current {
+        hash: hash.clone(),
+        csrf: arrived_csrf.clone(),
+        flash: record.as_ref().and_then(|r| r.flash.clone()),
+        new_cookie: None,
+    };
+    let last_seen = record.as_ref().map(|r| r.last_seen_at);
+    let session = Session(Arc::new(Inner {
+        state: state.clone(),
+        user,
+        lang,
+        client,
+        current: Mutex::new(current),
+    }));
+    if expired {
+        // Start afresh, with a message saying why they must sign in again.
+        session.sign_out("flash-session-expired").await?;
+    }
 
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method {
@@ -310,56 +334,32 @@ pub async fn layer(
         }
         let (submitted, rebuilt) = submitted_csrf(req).await?;
         req = rebuilt;
-        let valid = match (&record, &submitted) {
-            (Some(r), Some(s)) => constant_time_eq(r.csrf_token.as_bytes(), s.as_bytes()),
+        let valid = match (&arrived_csrf, &submitted) {
+            (Some(expected), Some(given)) => {
+                constant_time_eq(expected.as_bytes(), given.as_bytes())
+            }
             _ => false,
         };
         if !valid {
-            if expired || record.is_none() {
-                // The form outlived its session: explain and start again rather than show a bare refusal.
-                let session = Session(Arc::new(Inner {
-                    state: state.clone(),
-                    hash: None,
-                    record: None,
-                    user: None,
-                    expired,
-                    lang,
-                    client,
-                    new_cookie: Mutex::new(None),
-                    new_csrf: Mutex::new(None),
-                }));
-                session
-                    .sign_out(if expired {
-                        "flash-session-expired"
-                    } else {
-                        "flash-form-expired"
-                    })
-                    .await?;
-                let mut response = Redirect::to("/sign-in").into_response();
-                attach_cookie(&session, &mut response, name, secure);
-                return Ok(response);
+            if arrived_csrf.is_some() {
+                return Err(AppError::Forbidden("error-form-expired"));
             }
-            return Err(AppError::Forbidden("error-form-expired"));
+            // The form outlived its session: explain and start again rather than show a bare refusal.
+            if !expired {
+                session.sign_out("flash-form-expired").await?;
+            }
+            let mut response = Redirect::to("/sign-in").into_response();
+            attach_cookie(&session, &mut response, name, secure);
+            return Ok(response);
         }
     }
 
-    if let (Some(h), Some(r)) = (&hash, &record)
-        && now - r.last_seen_at >= TOUCH_EVERY
+    if let (Some(h), Some(seen)) = (&hash, last_seen)
+        && now - seen >= TOUCH_EVERY
     {
         sessions::touch(&state.db, h, now).await?;
     }
 
-    let session = Session(Arc::new(Inner {
-        state,
-        hash,
-        record,
-        user,
-        expired,
-        lang,
-        client,
-        new_cookie: Mutex::new(None),
-        new_csrf: Mutex::new(None),
-    }));
     req.extensions_mut().insert(session.clone());
     let mut response = next.run(req).await;
     attach_cookie(&session, &mut response, name, secure);
@@ -368,7 +368,7 @@ pub async fn layer(
 }
 
 fn attach_cookie(session: &Session, response: &mut Response, name: &str, secure: bool) {
-    let token = lock(&session.0.new_cookie).take();
+    let token = lock(&session.0.current).new_cookie.take();
     if let Some(value) =
         token.and_then(|t| HeaderValue::from_str(&set_cookie_value(name, &t, secure)).ok())
     {

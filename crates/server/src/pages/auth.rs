@@ -36,10 +36,7 @@ async fn sign_in_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let csrf = session.csrf_token().await?;
-    let mut c = Chrome::new(session).await?.with_errors(&errors);
-    if session.expired() && c.flash.is_none() {
-        c.flash = Some((c.t("flash-session-expired"), false));
-    }
+    let c = Chrome::new(session).await?.with_errors(&errors);
     let page = SignInPage {
         c,
         csrf,
