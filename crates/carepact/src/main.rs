@@ -48,11 +48,7 @@ enum Command {
         #[arg(long)]
         name: String,
         /// The address people use to reach CarePact, for the link.
-        #[arg(
-            long,
-            env = "CAREPACT_PUBLIC_URL",
-            default_value = "http://127.0.0.1:8080"
-        )]
+        #[arg(long, env = "CAREPACT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
 }
@@ -60,11 +56,7 @@ enum Command {
 #[derive(Args)]
 struct StoreArgs {
     /// Where CarePact keeps its data: sqlite://PATH (an embedded file, created if missing) or postgres://…
-    #[arg(
-        long,
-        env = "CAREPACT_DATABASE_URL",
-        default_value = "sqlite://carepact.db"
-    )]
+    #[arg(long, env = "CAREPACT_DATABASE_URL", default_value = "sqlite://carepact.db")]
     database_url: String,
 }
 
@@ -105,8 +97,8 @@ struct ServeArgs {
 }
 
 fn init_logging(cli: &Cli) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -121,9 +113,7 @@ async fn open_store(args: &StoreArgs, max_connections: u32) -> anyhow::Result<Db
     let db = Db::connect_with(&args.database_url, &options)
         .await
         .with_context(|| "could not open the database (check --database-url)".to_string())?;
-    db.migrate()
-        .await
-        .context("could not bring the database up to date")?;
+    db.migrate().await.context("could not bring the database up to date")?;
     Ok(db)
 }
 
@@ -151,9 +141,7 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(db.clone(), Arc::new(SystemClock), config)?;
             let link = bootstrap::invite_system_admin(&state, &email, &name).await?;
             db.close().await;
-            println!(
-                "Invited {email}. They set their password with this link (valid for 7 days):\n{link}"
-            );
+            println!("Invited {email}. They set their password with this link (valid for 7 days):\n{link}");
         }
         Command::Serve(args) => {
             let db = open_store(&args.store, args.max_connections).await?;
@@ -181,9 +169,7 @@ async fn main() -> anyhow::Result<()> {
                             println!("  {:<32} {} — {}", a.email, a.name, a.what);
                         }
                     }
-                    None => println!(
-                        "The database already has accounts, so the demo world was not loaded again."
-                    ),
+                    None => println!("The database already has accounts, so the demo world was not loaded again."),
                 }
             }
             println!("CarePact is running at http://{addr}");

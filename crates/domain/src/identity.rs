@@ -206,49 +206,40 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A short piece of required text, such as a name: trimmed, not empty, not absurdly long.
+/// Control characters (other than line breaks and tabs) never belong in text people type.
+fn has_control_characters(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+}
+
+/// A short piece of required text, such as a name: trimmed, not empty, not absurdly long, no control characters.
 pub fn required_text(
     field: &'static str,
     input: &str,
     max: usize,
     empty_id: &'static str,
 ) -> Result<String, FieldError> {
-    let s = input.trim();
-    if s.is_empty() {
-        Err(FieldError::new(field, empty_id))
-    } else if s.chars().count() > max
-        || s.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        Err(FieldError::new(field, "error-text-too-long"))
-    } else {
-        Ok(s.to_owned())
+    match optional_text(field, input, max)? {
+        Some(s) => Ok(s),
+        None => Err(FieldError::new(field, empty_id)),
     }
 }
 
-/// Optional text: blank becomes `None`.
-pub fn optional_text(
-    field: &'static str,
-    input: &str,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+/// Optional text: blank becomes `None`; too long or containing control characters is an error.
+pub fn optional_text(field: &'static str, input: &str, max: usize) -> Result<Option<String>, FieldError> {
     let s = input.trim();
     if s.is_empty() {
         Ok(None)
     } else if s.chars().count() > max {
         Err(FieldError::new(field, "error-text-too-long"))
+    } else if has_control_characters(s) {
+        Err(FieldError::new(field, "error-text-invalid"))
     } else {
         Ok(Some(s.to_owned()))
     }
 }
 
 /// A date of birth from day, month and year fields (the NHS date input pattern).
-pub fn parse_date_of_birth(
-    day: &str,
-    month: &str,
-    year: &str,
-    today: Date,
-) -> Result<Date, FieldError> {
+pub fn parse_date_of_birth(day: &str, month: &str, year: &str, today: Date) -> Result<Date, FieldError> {
     let (d, m, y) = (day.trim(), month.trim(), year.trim());
     if d.is_empty() && m.is_empty() && y.is_empty() {
         return Err(FieldError::new("date_of_birth", "error-dob-empty"));
@@ -260,10 +251,9 @@ pub fn parse_date_of_birth(
     if y.to_string().len() != 4 {
         return Err(FieldError::new("date_of_birth", "error-dob-year"));
     }
-    let month = time::Month::try_from(m)
-        .map_err(|_| FieldError::new("date_of_birth", "error-dob-invalid"))?;
-    let date = Date::from_calendar_date(y, month, d)
-        .map_err(|_| FieldError::new("date_of_birth", "error-dob-invalid"))?;
+    let month = time::Month::try_from(m).map_err(|_| FieldError::new("date_of_birth", "error-dob-invalid"))?;
+    let date =
+        Date::from_calendar_date(y, month, d).map_err(|_| FieldError::new("date_of_birth", "error-dob-invalid"))?;
     if date > today {
         return Err(FieldError::new("date_of_birth", "error-dob-future"));
     }
@@ -308,18 +298,12 @@ impl PersonForm<'_> {
         let nhs_number = NhsNumber::parse(self.nhs_number)
             .map_err(|e| errors.push(FieldError::new("nhs_number", e.message_id())))
             .ok();
-        let given_name =
-            required_text("given_name", self.given_name, 100, "error-given-name-empty")
-                .map_err(|e| errors.push(e))
-                .ok();
-        let family_name = required_text(
-            "family_name",
-            self.family_name,
-            100,
-            "error-family-name-empty",
-        )
-        .map_err(|e| errors.push(e))
-        .ok();
+        let given_name = required_text("given_name", self.given_name, 100, "error-given-name-empty")
+            .map_err(|e| errors.push(e))
+            .ok();
+        let family_name = required_text("family_name", self.family_name, 100, "error-family-name-empty")
+            .map_err(|e| errors.push(e))
+            .ok();
         let preferred_name = optional_text("preferred_name", self.preferred_name, 100)
             .map_err(|e| errors.push(e))
             .ok();
@@ -329,13 +313,10 @@ impl PersonForm<'_> {
         let email = Email::parse(self.email)
             .map_err(|id| errors.push(FieldError::new("email", id)))
             .ok();
-        let phone = optional_text("phone", self.phone, 30)
+        let phone = optional_text("phone", self.phone, 30).map_err(|e| errors.push(e)).ok();
+        let communication_needs = optional_text("communication_needs", self.communication_needs, 1000)
             .map_err(|e| errors.push(e))
             .ok();
-        let communication_needs =
-            optional_text("communication_needs", self.communication_needs, 1000)
-                .map_err(|e| errors.push(e))
-                .ok();
         match (
             nhs_number,
             given_name,
@@ -373,18 +354,7 @@ impl PersonForm<'_> {
 /// Identifiers, kept as distinct types so a user id cannot be passed where an organisation id is wanted.
 macro_rules! id_type {
     ($name:ident) => {
-        #[derive(
-            Debug,
-            Clone,
-            Copy,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            serde::Serialize,
-            serde::Deserialize,
-        )]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         pub struct $name(pub Uuid);
 
         impl $name {
@@ -439,10 +409,7 @@ mod tests {
     fn password_policy_is_about_length() {
         assert_eq!(Password::parse("short"), Err("error-password-short"));
         assert!(Password::parse("correct horse battery").is_ok());
-        assert_eq!(
-            Password::parse(&"x".repeat(129)),
-            Err("error-password-long")
-        );
+        assert_eq!(Password::parse(&"x".repeat(129)), Err("error-password-long"));
         assert_eq!(
             format!("{:?}", Password::parse("correct horse battery").unwrap()),
             "Password(****)"
@@ -452,32 +419,21 @@ mod tests {
     #[test]
     fn dates_of_birth() {
         let today = date!(2026 - 11 - 23);
+        assert_eq!(parse_date_of_birth("7", "3", "1958", today), Ok(date!(1958 - 03 - 07)));
         assert_eq!(
-            parse_date_of_birth("7", "3", "1958", today),
-            Ok(date!(1958 - 03 - 07))
-        );
-        assert_eq!(
-            parse_date_of_birth("", "", "", today)
-                .unwrap_err()
-                .message_id,
+            parse_date_of_birth("", "", "", today).unwrap_err().message_id,
             "error-dob-empty"
         );
         assert_eq!(
-            parse_date_of_birth("31", "2", "1958", today)
-                .unwrap_err()
-                .message_id,
+            parse_date_of_birth("31", "2", "1958", today).unwrap_err().message_id,
             "error-dob-invalid"
         );
         assert_eq!(
-            parse_date_of_birth("1", "1", "58", today)
-                .unwrap_err()
-                .message_id,
+            parse_date_of_birth("1", "1", "58", today).unwrap_err().message_id,
             "error-dob-year"
         );
         assert_eq!(
-            parse_date_of_birth("1", "1", "2030", today)
-                .unwrap_err()
-                .message_id,
+            parse_date_of_birth("1", "1", "2030", today).unwrap_err().message_id,
             "error-dob-future"
         );
     }
@@ -493,14 +449,23 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            [
-                "nhs_number",
-                "given_name",
-                "family_name",
-                "date_of_birth",
-                "email"
-            ]
+            ["nhs_number", "given_name", "family_name", "date_of_birth", "email"]
         );
+    }
+
+    #[test]
+    fn text_fields_refuse_control_characters_and_excess() {
+        assert_eq!(optional_text("f", "  ", 5), Ok(None));
+        assert_eq!(
+            optional_text("f", "a\u{0}b", 5).unwrap_err().message_id,
+            "error-text-invalid"
+        );
+        assert_eq!(optional_text("f", "line\nbreak", 20), Ok(Some("line\nbreak".into())));
+        assert_eq!(
+            optional_text("f", "toolong", 5).unwrap_err().message_id,
+            "error-text-too-long"
+        );
+        assert_eq!(required_text("f", "", 5, "empty").unwrap_err().message_id, "empty");
     }
 
     #[test]

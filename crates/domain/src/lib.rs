@@ -3,10 +3,7 @@
 //! Nothing in this crate touches a database, HTTP or FHIR. Values are parsed into types that cannot hold a bad
 //! value (`NhsNumber`, `Email`, `Password`), and every parse error names a message id from the message catalogue so
 //! that pages can explain it in the reader's language.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod clock;
 pub mod identity;

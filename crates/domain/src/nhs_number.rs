@@ -34,10 +34,7 @@ impl NhsNumberError {
 impl NhsNumber {
     /// Parses an NHS number as people write it: spaces and hyphens between digit groups are allowed.
     pub fn parse(input: &str) -> Result<Self, NhsNumberError> {
-        let compact: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect();
+        let compact: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
         if compact.is_empty() {
             return Err(NhsNumberError::Empty);
         }
@@ -110,22 +107,10 @@ mod tests {
     #[test]
     fn explains_each_kind_of_bad_number() {
         assert_eq!(NhsNumber::parse(""), Err(NhsNumberError::Empty));
-        assert_eq!(
-            NhsNumber::parse("943476591"),
-            Err(NhsNumberError::WrongLength)
-        );
-        assert_eq!(
-            NhsNumber::parse("94347659190"),
-            Err(NhsNumberError::WrongLength)
-        );
-        assert_eq!(
-            NhsNumber::parse("94347659l9"),
-            Err(NhsNumberError::NotDigits)
-        );
-        assert_eq!(
-            NhsNumber::parse("9434765918"),
-            Err(NhsNumberError::BadCheckDigit)
-        );
+        assert_eq!(NhsNumber::parse("943476591"), Err(NhsNumberError::WrongLength));
+        assert_eq!(NhsNumber::parse("94347659190"), Err(NhsNumberError::WrongLength));
+        assert_eq!(NhsNumber::parse("94347659l9"), Err(NhsNumberError::NotDigits));
+        assert_eq!(NhsNumber::parse("9434765918"), Err(NhsNumberError::BadCheckDigit));
     }
 
     #[test]

@@ -13,11 +13,7 @@ pub enum SessionState {
 }
 
 /// Whether a session that began at `created` and was last used at `last_seen` may still be used at `now`.
-pub fn session_state(
-    created: OffsetDateTime,
-    last_seen: OffsetDateTime,
-    now: OffsetDateTime,
-) -> SessionState {
+pub fn session_state(created: OffsetDateTime, last_seen: OffsetDateTime, now: OffsetDateTime) -> SessionState {
     if now - created >= ABSOLUTE_TIMEOUT {
         SessionState::AbsoluteExpired
     } else if now - last_seen >= IDLE_TIMEOUT {
@@ -46,9 +42,6 @@ mod tests {
         let busy = start + Duration::hours(12) - Duration::seconds(1);
         assert_eq!(session_state(start, busy, busy), SessionState::Live);
         let later = start + Duration::hours(12);
-        assert_eq!(
-            session_state(start, later, later),
-            SessionState::AbsoluteExpired
-        );
+        assert_eq!(session_state(start, later, later), SessionState::AbsoluteExpired);
     }
 }

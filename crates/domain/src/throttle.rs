@@ -10,7 +10,8 @@ pub const MAX_FAILURES: u32 = 10;
 pub const WINDOW: Duration = Duration::minutes(15);
 
 /// What a throttle is keyed on. Both are checked: guessing many passwords for one account, or one password across
-/// many accounts from one address.
+/// many accounts from one address. The account is given as a digest of the normalised email address, so the
+/// failures table holds no addresses and no raw input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ThrottleKey {
     Account(String),

@@ -35,17 +35,11 @@ embed! {
 }
 
 pub async fn serve(Path(path): Path<String>) -> Result<Response, AppError> {
-    let (_, kind, bytes) = FILES
-        .iter()
-        .find(|(p, _, _)| *p == path)
-        .ok_or(AppError::NotFound)?;
+    let (_, kind, bytes) = FILES.iter().find(|(p, _, _)| *p == path).ok_or(AppError::NotFound)?;
     let mut response = (*bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     Ok(response)
 }
 

@@ -12,24 +12,16 @@ use crate::state::AppState;
 use crate::tokens::{random_token, token_hash};
 
 /// Creates a system admin with no password and returns the one-time link to set it (also emailed).
-pub async fn invite_system_admin(
-    state: &AppState,
-    email: &str,
-    name: &str,
-) -> anyhow::Result<String> {
-    let email = Email::parse(email)
-        .map_err(|id| anyhow::anyhow!("the email address is not valid ({id})"))?;
-    let name = required_text("name", name, 100, "error-staff-name-empty")
-        .map_err(|_| anyhow::anyhow!("a name is needed"))?;
+pub async fn invite_system_admin(state: &AppState, email: &str, name: &str) -> anyhow::Result<String> {
+    let email = Email::parse(email).map_err(|id| anyhow::anyhow!("the email address is not valid ({id})"))?;
+    let name =
+        required_text("name", name, 100, "error-staff-name-empty").map_err(|_| anyhow::anyhow!("a name is needed"))?;
     let tr = Tr {
         catalogue: &state.catalogue,
         lang: Default::default(),
     };
     let token = random_token()?;
-    let link = format!(
-        "{}/invitation/{token}",
-        state.config.public_url.trim_end_matches('/')
-    );
+    let link = format!("{}/invitation/{token}", state.config.public_url.trim_end_matches('/'));
     let (subject, body) = mail::compose(tr, "email-invitation-staff", &link);
     let message = NewEmail {
         to: email.as_str(),

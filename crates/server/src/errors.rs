@@ -84,9 +84,7 @@ fn default_detail(status: StatusCode) -> &'static str {
         StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => "error-page-not-found-body",
         StatusCode::PAYLOAD_TOO_LARGE => "error-too-large-body",
         StatusCode::TOO_MANY_REQUESTS => "error-too-many-body",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {
-            "error-form-unreadable"
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => "error-form-unreadable",
         s if s.is_server_error() => "error-internal-body",
         _ => "error-bad-request-body",
     }

@@ -79,10 +79,7 @@ impl Errors {
 
     /// The message for one field, shown beside it.
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.items.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
     }
 
     /// (field id, message) pairs for the error summary, which links each message to its field.

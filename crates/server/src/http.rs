@@ -30,16 +30,10 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub fn router(state: AppState) -> Router {
     let pages = pages::routes().fallback(errors::not_found).layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                errors::render_layer,
-            ))
+            .layer(middleware::from_fn_with_state(state.clone(), errors::render_layer))
             .layer(CatchPanicLayer::new())
             .layer(DefaultBodyLimit::max(session::FORM_LIMIT))
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                session::layer,
-            ))
+            .layer(middleware::from_fn_with_state(state.clone(), session::layer))
             // Pages show personal data: never cache them.
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::CACHE_CONTROL,

@@ -9,8 +9,7 @@ use fluent_bundle::{FluentArgs, FluentResource};
 use unic_langid::LanguageIdentifier;
 
 /// (language tag, name in that language, catalogue source). The first is the fallback.
-const LANGUAGES: &[(&str, &str, &str)] =
-    &[("en", "English", include_str!("../i18n/en/carepact.ftl"))];
+const LANGUAGES: &[(&str, &str, &str)] = &[("en", "English", include_str!("../i18n/en/carepact.ftl"))];
 
 /// A language CarePact speaks: an index into the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,13 +23,9 @@ impl Catalogue {
     pub fn load() -> anyhow::Result<Self> {
         let mut bundles = Vec::new();
         for (tag, _, source) in LANGUAGES {
-            let id: LanguageIdentifier = tag
-                .parse()
-                .map_err(|e| anyhow::anyhow!("language tag {tag}: {e:?}"))?;
-            let resource =
-                FluentResource::try_new((*source).to_owned()).map_err(|(_, errors)| {
-                    anyhow::anyhow!("catalogue {tag} does not parse: {errors:?}")
-                })?;
+            let id: LanguageIdentifier = tag.parse().map_err(|e| anyhow::anyhow!("language tag {tag}: {e:?}"))?;
+            let resource = FluentResource::try_new((*source).to_owned())
+                .map_err(|(_, errors)| anyhow::anyhow!("catalogue {tag} does not parse: {errors:?}"))?;
             let mut bundle = FluentBundle::new_concurrent(vec![id.clone()]);
             // No Unicode isolation marks around arguments: pages are left-to-right and marks confuse copy-paste.
             bundle.set_use_isolating(false);
@@ -88,9 +83,7 @@ impl Catalogue {
     }
 
     pub fn has(&self, lang: Lang, id: &str) -> bool {
-        self.bundles
-            .get(lang.0)
-            .is_some_and(|(_, b)| b.has_message(id))
+        self.bundles.get(lang.0).is_some_and(|(_, b)| b.has_message(id))
     }
 
     /// The text for `id`, falling back to English, then to the id itself (and a log line) if it is missing.
@@ -119,12 +112,7 @@ impl Catalogue {
         source
             .lines()
             .filter_map(|line| line.split_once(" =").map(|(id, _)| id.trim()))
-            .filter(|id| {
-                !id.is_empty()
-                    && !id.starts_with('#')
-                    && !id.starts_with(' ')
-                    && !id.starts_with('.')
-            })
+            .filter(|id| !id.is_empty() && !id.starts_with('#') && !id.starts_with(' ') && !id.starts_with('.'))
             .map(str::to_owned)
             .collect()
     }

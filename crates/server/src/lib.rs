@@ -4,10 +4,7 @@
 //! A request flows: outer layers (panic catcher, request id, trace, metrics, security headers, body limit) →
 //! `session::layer` (loads the session, enforces timeouts, checks CSRF on unsafe methods) → a handler in `pages`,
 //! which asks the store for data and renders an askama template with text from the message catalogue.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod bootstrap;
 pub mod config;

@@ -30,13 +30,7 @@ pub fn compose(tr: Tr<'_>, kind: &str, link: &str) -> (String, String) {
 }
 
 /// Queues a composed email on its own (when no other change needs to commit with it).
-pub async fn queue(
-    state: &AppState,
-    tr: Tr<'_>,
-    to: &str,
-    kind: &str,
-    link: &str,
-) -> anyhow::Result<()> {
+pub async fn queue(state: &AppState, tr: Tr<'_>, to: &str, kind: &str, link: &str) -> anyhow::Result<()> {
     let (subject, body) = compose(tr, kind, link);
     let email = NewEmail {
         to,

@@ -15,9 +15,7 @@ use axum::response::Response;
 
 use crate::state::AppState;
 
-const BUCKETS: [f64; 11] = [
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 11] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -35,8 +33,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
+            *r.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry((method.to_owned(), route.to_owned())).or_default();
@@ -53,9 +50,7 @@ impl Metrics {
     /// The Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP carepact_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP carepact_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE carepact_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((method, route, status), n) in r.iter() {
@@ -65,7 +60,9 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP carepact_http_request_duration_seconds Time to answer HTTP requests, by method and route.\n");
+        out.push_str(
+            "# HELP carepact_http_request_duration_seconds Time to answer HTTP requests, by method and route.\n",
+        );
         out.push_str("# TYPE carepact_http_request_duration_seconds histogram\n");
         if let Ok(l) = self.latency.lock() {
             for ((method, route), h) in l.iter() {
@@ -81,11 +78,7 @@ impl Metrics {
                     "carepact_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                     h.count
                 );
-                let _ = writeln!(
-                    out,
-                    "carepact_http_request_duration_seconds_sum{{{labels}}} {}",
-                    h.sum
-                );
+                let _ = writeln!(out, "carepact_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
                 let _ = writeln!(
                     out,
                     "carepact_http_request_duration_seconds_count{{{labels}}} {}",
@@ -100,10 +93,7 @@ impl Metrics {
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let route = route.unwrap_or_else(|| {
         if req.uri().path().starts_with("/assets/") {
             "/assets"

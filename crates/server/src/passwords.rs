@@ -21,20 +21,18 @@ impl Default for PasswordHasher {
 
 fn argon2() -> anyhow::Result<Argon2<'static>> {
     // OWASP: Argon2id, m = 19 MiB, t = 2, p = 1.
-    let params = Params::new(19 * 1024, 2, 1, None)
-        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 /// A hash of a password nobody has, verified when the account does not exist so that the time taken does not
 /// reveal which addresses have accounts.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$lHnWcA4j9T0LxGh1MfWHnZ0w5o6Y6J7xwQ8m0PZk0TA";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$lHnWcA4j9T0LxGh1MfWHnZ0w5o6Y6J7xwQ8m0PZk0TA";
 
 impl PasswordHasher {
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self {
             permits: Arc::new(Semaphore::new(cores)),
         }
@@ -80,16 +78,8 @@ mod tests {
         let h = PasswordHasher::new();
         let stored = h.hash("correct horse battery").await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(
-            h.verify("correct horse battery", Some(&stored))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !h.verify("wrong horse battery", Some(&stored))
-                .await
-                .unwrap()
-        );
+        assert!(h.verify("correct horse battery", Some(&stored)).await.unwrap());
+        assert!(!h.verify("wrong horse battery", Some(&stored)).await.unwrap());
         assert!(!h.verify("correct horse battery", None).await.unwrap());
         assert!(!h.verify("x", Some("not a hash")).await.unwrap());
     }

@@ -56,9 +56,11 @@ pub struct Session(Arc<Inner>);
 impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Session>().cloned().ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("session layer missing on this route"))
-        })
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session layer missing on this route")))
     }
 }
 
@@ -146,16 +148,7 @@ impl Session {
         let hash = token_hash(&token);
         let state = &self.0.state;
         let old = self.current().hash;
-        sessions::rotate(
-            &state.db,
-            old.as_deref(),
-            &hash,
-            user,
-            &csrf,
-            flash,
-            state.now(),
-        )
-        .await?;
+        sessions::rotate(&state.db, old.as_deref(), &hash, user, &csrf, flash, state.now()).await?;
         *lock(&self.0.current) = Current {
             hash: Some(hash),
             csrf: Some(csrf),
@@ -197,10 +190,7 @@ fn set_cookie_value(name: &str, token: &str, secure: bool) -> String {
 }
 
 fn client_address(req: &Request, trust_forwarded_for: bool) -> String {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let forwarded = trust_forwarded_for
         .then(|| {
             req.headers()
@@ -228,10 +218,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
     origin == "null" || origin_host != host
 }
@@ -256,10 +243,7 @@ async fn submitted_csrf(req: Request) -> Result<(Option<String>, Request), AppEr
         .await
         .map_err(|_| AppError::PayloadTooLarge)?;
     let token = form_urlencoded_value(&bytes, "csrf_token");
-    Ok((
-        token.or(from_header),
-        Request::from_parts(parts, Body::from(bytes)),
-    ))
+    Ok((token.or(from_header), Request::from_parts(parts, Body::from(bytes))))
 }
 
 fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {
@@ -269,11 +253,7 @@ fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {
 }
 
 /// The session layer. See the module documentation.
-pub async fn layer(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, AppError> {
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
     let now = state.now();
     let secure = state.config.secure_cookies();
     let name = cookie_name(secure);
@@ -299,10 +279,7 @@ pub async fn layer(
         Some(id) => users::get(&state.db, id).await?.filter(|u| u.active),
         None => None,
     };
-    let accept = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let lang = state
         .catalogue
         .negotiate(user.as_ref().and_then(|u| u.language.as_deref()), accept);
@@ -335,9 +312,7 @@ pub async fn layer(
         let (submitted, rebuilt) = submitted_csrf(req).await?;
         req = rebuilt;
         let valid = match (&arrived_csrf, &submitted) {
-            (Some(expected), Some(given)) => {
-                constant_time_eq(expected.as_bytes(), given.as_bytes())
-            }
+            (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
             _ => false,
         };
         if !valid {
@@ -369,9 +344,7 @@ pub async fn layer(
 
 fn attach_cookie(session: &Session, response: &mut Response, name: &str, secure: bool) {
     let token = lock(&session.0.current).new_cookie.take();
-    if let Some(value) =
-        token.and_then(|t| HeaderValue::from_str(&set_cookie_value(name, &t, secure)).ok())
-    {
+    if let Some(value) = token.and_then(|t| HeaderValue::from_str(&set_cookie_value(name, &t, secure)).ok()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
@@ -401,15 +374,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(!cross_site(&h));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8080"),
-        );
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
         assert!(!cross_site(&h));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(cross_site(&h));
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));

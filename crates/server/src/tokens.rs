@@ -14,12 +14,14 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// A hex digest of arbitrary input, for keys that must not hold the input itself (throttle keys).
+pub fn digest_hex(input: &str) -> String {
+    token_hash(input).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// True when a token has the shape we issue (so junk is refused before touching the database).
 pub fn well_formed(token: &str) -> bool {
-    token.len() == 64
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Compares two secrets in time independent of where they differ.

@@ -4,9 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::{Result, StoreError};
 
@@ -32,10 +30,7 @@ macro_rules! on_db {
 /// An open store. Cloning is cheap (pools are shared).
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite {
-        reader: SqlitePool,
-        writer: SqlitePool,
-    },
+    Sqlite { reader: SqlitePool, writer: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -57,9 +52,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            max_connections: 16,
-        }
+        Self { max_connections: 16 }
     }
 }
 
@@ -71,8 +64,7 @@ impl Db {
 
     pub async fn connect_with(url: &str, options: &Options) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let connect =
-                PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(Duration::from_secs(10))
@@ -130,9 +122,7 @@ impl Db {
     /// True when the database answers a trivial query (readiness).
     pub async fn ping(&self) -> bool {
         let r: std::result::Result<i32, sqlx::Error> =
-            on_db!(self, read, |p| sqlx::query_scalar("SELECT 1")
-                .fetch_one(p)
-                .await);
+            on_db!(self, read, |p| sqlx::query_scalar("SELECT 1").fetch_one(p).await);
         r.is_ok()
     }
 

@@ -4,10 +4,7 @@
 //! once, in SQL both dialects accept (`$N` placeholders, `RETURNING`), and run on whichever typed pool is open via
 //! [`on_db!`]; where the dialects must differ (row locking with `SKIP LOCKED`) the code says so and diverges on
 //! purpose. The conformance tests in `tests/` run every repository against both backends.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod db;
 mod error;

@@ -46,12 +46,7 @@ macro_rules! select {
     };
 }
 
-pub async fn create(
-    db: &Db,
-    name: &str,
-    kind: OrganisationKind,
-    now: OffsetDateTime,
-) -> Result<OrganisationId> {
+pub async fn create(db: &Db, name: &str, kind: OrganisationKind, now: OffsetDateTime) -> Result<OrganisationId> {
     let id = OrganisationId::new();
     on_db!(db, write, |p| sqlx::query(
         "INSERT INTO organisations (id, name, kind, created_at) VALUES ($1, $2, $3, $4)"
@@ -76,11 +71,9 @@ pub async fn get(db: &Db, id: OrganisationId) -> Result<Option<Organisation>> {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Organisation>> {
-    let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(select!(
-        "ORDER BY lower(o.name)"
-    ))
-    .fetch_all(p)
-    .await)?;
+    let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(select!("ORDER BY lower(o.name)"))
+        .fetch_all(p)
+        .await)?;
     rows.into_iter().map(Organisation::try_from).collect()
 }
 

@@ -76,11 +76,7 @@ macro_rules! claim {
 }
 
 /// Claims the next message that is due, for `lease` (after which another worker may take it if this one died).
-pub async fn claim_next(
-    db: &Db,
-    now: OffsetDateTime,
-    lease_until: OffsetDateTime,
-) -> Result<Option<QueuedEmail>> {
+pub async fn claim_next(db: &Db, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Option<QueuedEmail>> {
     let row = match db {
         Db::Sqlite { writer, .. } => {
             sqlx::query_as(claim!(""))
@@ -102,25 +98,18 @@ pub async fn claim_next(
 
 pub async fn mark_sent(db: &Db, id: Uuid, now: OffsetDateTime) -> Result<()> {
     on_db!(db, write, |p| {
-        sqlx::query(
-        "UPDATE email_outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1"
-    )
-    .bind(id)
-    .bind(DbTime(now))
-    .execute(p)
-    .await
-    .map(|_| ())
+        sqlx::query("UPDATE email_outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1")
+            .bind(id)
+            .bind(DbTime(now))
+            .execute(p)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
 
 /// Records a failed attempt: retry at `retry_at`, or with `None` give up (a dead letter an admin can see).
-pub async fn mark_failed(
-    db: &Db,
-    id: Uuid,
-    error: &str,
-    retry_at: Option<OffsetDateTime>,
-) -> Result<()> {
+pub async fn mark_failed(db: &Db, id: Uuid, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
     on_db!(db, write, |p| sqlx::query(
         "UPDATE email_outbox SET claimed_until = NULL, last_error = $2, \
          next_attempt_at = COALESCE($3, next_attempt_at), dead = $4 WHERE id = $1"

@@ -53,9 +53,7 @@ impl TryFrom<Row> for Person {
     fn try_from(r: Row) -> Result<Self> {
         let nhs_number = r
             .nhs_number
-            .map(|n| {
-                NhsNumber::parse(&n).map_err(|_| StoreError::Corrupt("stored NHS number".into()))
-            })
+            .map(|n| NhsNumber::parse(&n).map_err(|_| StoreError::Corrupt("stored NHS number".into())))
             .transpose()?;
         Ok(Self {
             id: PersonId(r.id),
@@ -122,56 +120,54 @@ pub async fn create_with_account(
     };
     on_db!(db, write, |p| {
         async {
-        let mut tx = p.begin().await?;
-        insert_user!(&mut *tx, user_id, new_user, now)?;
-        sqlx::query(
-            "INSERT INTO people (id, user_id, nhs_number, given_name, family_name, preferred_name, date_of_birth, \
+            let mut tx = p.begin().await?;
+            insert_user!(&mut *tx, user_id, new_user, now)?;
+            sqlx::query(
+                "INSERT INTO people (id, user_id, nhs_number, given_name, family_name, preferred_name, date_of_birth, \
              email, phone, communication_needs, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-        )
-        .bind(person_id.0)
-        .bind(user_id.0)
-        .bind(person.nhs_number.as_digits())
-        .bind(&person.given_name)
-        .bind(&person.family_name)
-        .bind(&person.preferred_name)
-        .bind(person.date_of_birth)
-        .bind(person.email.as_str())
-        .bind(&person.phone)
-        .bind(&person.communication_needs)
-        .bind(DbTime(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::conflict_on("NHS number"))?;
-        if let AccountStart::Invitation { token_hash, expires, email } = start {
-            insert_token!(&mut *tx, token_hash, Purpose::Invitation, user_id, now, expires)?;
-            insert_email!(&mut *tx, email, now)?;
+            )
+            .bind(person_id.0)
+            .bind(user_id.0)
+            .bind(person.nhs_number.as_digits())
+            .bind(&person.given_name)
+            .bind(&person.family_name)
+            .bind(&person.preferred_name)
+            .bind(person.date_of_birth)
+            .bind(person.email.as_str())
+            .bind(&person.phone)
+            .bind(&person.communication_needs)
+            .bind(DbTime(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::conflict_on("NHS number"))?;
+            if let AccountStart::Invitation {
+                token_hash,
+                expires,
+                email,
+            } = start
+            {
+                insert_token!(&mut *tx, token_hash, Purpose::Invitation, user_id, now, expires)?;
+                insert_email!(&mut *tx, email, now)?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
         }
-        tx.commit().await?;
-        Ok::<_, StoreError>(())
-    }
-    .await
+        .await
     })?;
     Ok((person_id, user_id))
 }
 
 /// The person whose account this is, if the user is a person.
 pub async fn for_user(db: &Db, user: UserId) -> Result<Option<Person>> {
-    let row: Option<Row> = on_db!(db, read, |p| sqlx::query_as(select!(
-        "WHERE p.user_id = $1"
-    ))
-    .bind(user.0)
-    .fetch_optional(p)
-    .await)?;
+    let row: Option<Row> = on_db!(db, read, |p| sqlx::query_as(select!("WHERE p.user_id = $1"))
+        .bind(user.0)
+        .fetch_optional(p)
+        .await)?;
     row.map(Person::try_from).transpose()
 }
 
-pub async fn set_named_contact(
-    db: &Db,
-    person: PersonId,
-    contact: Option<UserId>,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn set_named_contact(db: &Db, person: PersonId, contact: Option<UserId>, now: OffsetDateTime) -> Result<()> {
     on_db!(db, write, |p| sqlx::query(
         "UPDATE people SET named_contact_id = $2, updated_at = $3 WHERE id = $1"
     )

@@ -40,17 +40,9 @@ macro_rules! insert_session {
     };
 }
 
-pub async fn create(
-    db: &Db,
-    hash: &[u8],
-    user: Option<UserId>,
-    csrf: &str,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn create(db: &Db, hash: &[u8], user: Option<UserId>, csrf: &str, now: OffsetDateTime) -> Result<()> {
     let flash: Option<&str> = None;
-    on_db!(db, write, |p| insert_session!(
-        p, hash, user, csrf, flash, now
-    ))?;
+    on_db!(db, write, |p| insert_session!(p, hash, user, csrf, flash, now))?;
     Ok(())
 }
 
@@ -83,11 +75,11 @@ pub async fn rotate(
 pub async fn load(db: &Db, hash: &[u8]) -> Result<Option<SessionRecord>> {
     let row: Option<Row> = on_db!(db, read, |p| {
         sqlx::query_as(
-        "SELECT user_id, csrf_token, flash, created_at, last_seen_at FROM sessions WHERE token_hash = $1"
-    )
-    .bind(hash)
-    .fetch_optional(p)
-    .await
+            "SELECT user_id, csrf_token, flash, created_at, last_seen_at FROM sessions WHERE token_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(p)
+        .await
     })?;
     Ok(row.map(|r| SessionRecord {
         user_id: r.user_id.map(UserId),
@@ -125,22 +117,16 @@ pub async fn set_flash(db: &Db, hash: &[u8], flash: Option<&str>) -> Result<()> 
 }
 
 pub async fn delete(db: &Db, hash: &[u8]) -> Result<()> {
-    on_db!(db, write, |p| sqlx::query(
-        "DELETE FROM sessions WHERE token_hash = $1"
-    )
-    .bind(hash)
-    .execute(p)
-    .await
-    .map(|_| ()))?;
+    on_db!(db, write, |p| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(hash)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
 
 /// Removes sessions idle since before `idle_before` or begun before `created_before`. Returns how many.
-pub async fn purge(
-    db: &Db,
-    idle_before: OffsetDateTime,
-    created_before: OffsetDateTime,
-) -> Result<u64> {
+pub async fn purge(db: &Db, idle_before: OffsetDateTime, created_before: OffsetDateTime) -> Result<u64> {
     let done = on_db!(db, write, |p| sqlx::query(
         "DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2"
     )

@@ -10,14 +10,12 @@ pub async fn record_failure(db: &Db, keys: &[String], now: OffsetDateTime) -> Re
     on_db!(db, write, |p| async {
         let mut tx = p.begin().await?;
         for key in keys {
-            sqlx::query(
-                "INSERT INTO sign_in_failures (id, throttle_key, failed_at) VALUES ($1, $2, $3)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(key)
-            .bind(DbTime(now))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("INSERT INTO sign_in_failures (id, throttle_key, failed_at) VALUES ($1, $2, $3)")
+                .bind(Uuid::now_v7())
+                .bind(key)
+                .bind(DbTime(now))
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await
     }

@@ -43,10 +43,7 @@ impl Type<Sqlite> for DbTime {
 }
 
 impl Encode<'_, Sqlite> for DbTime {
-    fn encode_by_ref(
-        &self,
-        buf: &mut <Sqlite as sqlx::Database>::ArgumentBuffer,
-    ) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(&self, buf: &mut <Sqlite as sqlx::Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
         <i64 as Encode<Sqlite>>::encode_by_ref(&self.micros(), buf)
     }
 }
@@ -67,10 +64,7 @@ impl Type<Postgres> for DbTime {
 }
 
 impl Encode<'_, Postgres> for DbTime {
-    fn encode_by_ref(
-        &self,
-        buf: &mut <Postgres as sqlx::Database>::ArgumentBuffer,
-    ) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(&self, buf: &mut <Postgres as sqlx::Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
         <OffsetDateTime as Encode<Postgres>>::encode_by_ref(&Self::truncate(self.0), buf)
     }
 }

@@ -54,28 +54,25 @@ pub async fn issue(
 ) -> Result<()> {
     on_db!(db, write, |p| {
         async {
-        let mut tx = p.begin().await?;
-        sqlx::query("UPDATE one_time_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE one_time_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+            )
             .bind(user.0)
             .bind(purpose.code())
             .bind(DbTime(now))
             .execute(&mut *tx)
             .await?;
-        insert_token!(&mut *tx, hash, purpose, user, now, expires)?;
-        tx.commit().await
-    }
-    .await
+            insert_token!(&mut *tx, hash, purpose, user, now, expires)?;
+            tx.commit().await
+        }
+        .await
     })?;
     Ok(())
 }
 
 /// The user a live token belongs to, without using it up (to show the "set your password" form).
-pub async fn peek(
-    db: &Db,
-    hash: &[u8],
-    purpose: Purpose,
-    now: OffsetDateTime,
-) -> Result<Option<UserId>> {
+pub async fn peek(db: &Db, hash: &[u8], purpose: Purpose, now: OffsetDateTime) -> Result<Option<UserId>> {
     let id: Option<Uuid> = on_db!(db, read, |p| {
         sqlx::query_scalar(
         "SELECT user_id FROM one_time_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3"
@@ -100,30 +97,33 @@ pub async fn consume_and_set_password(
 ) -> Result<Option<UserId>> {
     let id: Option<Uuid> = on_db!(db, write, |p| {
         async {
-        let mut tx = p.begin().await?;
-        let id: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE one_time_tokens SET used_at = $3 \
+            let mut tx = p.begin().await?;
+            let id: Option<Uuid> = sqlx::query_scalar(
+                "UPDATE one_time_tokens SET used_at = $3 \
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id",
-        )
-        .bind(hash)
-        .bind(purpose.code())
-        .bind(DbTime(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = id {
-            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(password_hash)
-                .bind(DbTime(now))
-                .execute(&mut *tx)
-                .await?;
-            // A new password ends every existing session of that user.
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            )
+            .bind(hash)
+            .bind(purpose.code())
+            .bind(DbTime(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = id {
+                sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(password_hash)
+                    .bind(DbTime(now))
+                    .execute(&mut *tx)
+                    .await?;
+                // A new password ends every existing session of that user.
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(id)
         }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(id)
-    }
-    .await
+        .await
     })?;
     Ok(id.map(UserId))
 }

@@ -170,12 +170,7 @@ pub async fn set_password(db: &Db, id: UserId, hash: &str, now: OffsetDateTime) 
     Ok(())
 }
 
-pub async fn set_language(
-    db: &Db,
-    id: UserId,
-    language: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn set_language(db: &Db, id: UserId, language: Option<&str>, now: OffsetDateTime) -> Result<()> {
     on_db!(db, write, |p| sqlx::query(
         "UPDATE users SET language = $2, updated_at = $3 WHERE id = $1"
     )
@@ -200,11 +195,9 @@ pub async fn list_staff(db: &Db, organisation: OrganisationId) -> Result<Vec<Use
 }
 
 pub async fn count(db: &Db) -> Result<i64> {
-    Ok(on_db!(db, read, |p| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users"
-    )
-    .fetch_one(p)
-    .await)?)
+    Ok(on_db!(db, read, |p| sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(p)
+        .await)?)
 }
 
 /// Links an external OpenID Connect subject (NHS login, CIS2) to an existing user.
@@ -231,11 +224,7 @@ pub async fn link_external_identity(
 }
 
 /// The user an external subject is linked to, if any.
-pub async fn find_by_external_identity(
-    db: &Db,
-    issuer: &str,
-    subject: &str,
-) -> Result<Option<UserId>> {
+pub async fn find_by_external_identity(db: &Db, issuer: &str, subject: &str) -> Result<Option<UserId>> {
     let id: Option<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
         "SELECT user_id FROM external_identities WHERE issuer = $1 AND subject = $2"
     )

@@ -5,9 +5,7 @@ use carepact_domain::NhsNumber;
 use carepact_domain::identity::{Email, NewPerson, OrganisationKind, Role};
 use carepact_store::people::AccountStart;
 use carepact_store::users::NewUser;
-use carepact_store::{
-    DbTime, StoreError, organisations, outbox, people, sessions, throttle, tokens, users,
-};
+use carepact_store::{DbTime, StoreError, organisations, outbox, people, sessions, throttle, tokens, users};
 use carepact_testkit::{Backend, TestDb};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};

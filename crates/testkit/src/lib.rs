@@ -45,11 +45,7 @@ impl TestDb {
     pub async fn postgres() -> Result<Self> {
         let url = postgres_database().await?;
         let db = Db::connect(&url).await?;
-        Ok(Self {
-            db,
-            url,
-            _dir: None,
-        })
+        Ok(Self { db, url, _dir: None })
     }
 }
 
@@ -89,11 +85,10 @@ pub async fn postgres_database() -> Result<String> {
         .execute(&mut admin)
         .await?;
     let result = async {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                .bind(&template)
-                .fetch_one(&mut admin)
-                .await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut admin)
+            .await?;
         if !exists {
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {template}")))
                 .execute(&mut admin)
@@ -127,10 +122,7 @@ pub fn with_database(server: &str, database: &str) -> Result<String> {
         bail!("not a URL: {server}")
     };
     let after = &base[scheme_end + 3..];
-    let host_end = after
-        .find('/')
-        .map(|i| scheme_end + 3 + i)
-        .unwrap_or(base.len());
+    let host_end = after.find('/').map(|i| scheme_end + 3 + i).unwrap_or(base.len());
     let mut url = format!("{}/{database}", &base[..host_end]);
     if let Some(q) = query {
         url.push('?');
@@ -182,10 +174,7 @@ mod tests {
             with_database("postgres://u@127.0.0.1:5432/postgres", "x").unwrap(),
             "postgres://u@127.0.0.1:5432/x"
         );
-        assert_eq!(
-            with_database("postgres://u@h:1", "x").unwrap(),
-            "postgres://u@h:1/x"
-        );
+        assert_eq!(with_database("postgres://u@h:1", "x").unwrap(), "postgres://u@h:1/x");
         assert_eq!(
             with_database("postgres://u@h:1/db?sslmode=disable", "x").unwrap(),
             "postgres://u@h:1/x?sslmode=disable"

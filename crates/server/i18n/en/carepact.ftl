@@ -219,6 +219,7 @@ error-family-name-empty = Enter a last name
 error-staff-name-empty = Enter their full name
 error-staff-roles-empty = Select at least one role
 error-text-too-long = This answer is too long
+error-text-invalid = This answer contains characters we cannot accept
 error-dob-empty = Enter a date of birth
 error-dob-invalid = Date of birth must be a real date
 error-dob-year = Year must include 4 numbers

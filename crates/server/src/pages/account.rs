@@ -53,13 +53,7 @@ async fn page(
     let languages = state
         .catalogue
         .languages()
-        .map(|(tag, name)| {
-            (
-                tag.to_owned(),
-                name.to_owned(),
-                user.language.as_deref() == Some(tag),
-            )
-        })
+        .map(|(tag, name)| (tag.to_owned(), name.to_owned(), user.language.as_deref() == Some(tag)))
         .collect();
     let status = if errors.is_empty() {
         StatusCode::OK

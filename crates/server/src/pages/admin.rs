@@ -28,10 +28,7 @@ struct OrganisationsPage<'a> {
     organisations: Vec<Organisation>,
 }
 
-pub async fn organisations(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Response, AppError> {
+pub async fn organisations(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
     require_role(&session, &[Role::SystemAdmin])?;
     let organisations = organisations::list(&state.db).await?;
     let c = Chrome::new(&session)
@@ -90,14 +87,9 @@ pub async fn create_organisation(
     require_role(&session, &[Role::SystemAdmin])?;
     let tr = session.tr();
     let mut errors = Errors::default();
-    let name = required_text(
-        "name",
-        form.get("name"),
-        200,
-        "error-organisation-name-empty",
-    )
-    .map_err(|e| errors.add(tr, e.field, e.message_id))
-    .ok();
+    let name = required_text("name", form.get("name"), 200, "error-organisation-name-empty")
+        .map_err(|e| errors.add(tr, e.field, e.message_id))
+        .ok();
     let kind = OrganisationKind::from_code(form.get("kind"));
     if kind.is_none() {
         errors.add(tr, "kind", "error-organisation-kind");
@@ -119,11 +111,7 @@ pub async fn create_organisation(
 }
 
 /// The organisation, if the user may manage it: the system admin any, an organisation admin their own.
-async fn manageable(
-    state: &AppState,
-    session: &Session,
-    id: &str,
-) -> Result<(User, Organisation), AppError> {
+async fn manageable(state: &AppState, session: &Session, id: &str) -> Result<(User, Organisation), AppError> {
     let user = require_role(session, &[Role::SystemAdmin, Role::OrganisationAdmin])?;
     let id = Uuid::parse_str(id)
         .map(OrganisationId)
@@ -133,9 +121,7 @@ async fn manageable(
     if !allowed {
         return Err(AppError::Forbidden("error-forbidden-body"));
     }
-    let org = organisations::get(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let org = organisations::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
     Ok((user, org))
 }
 
@@ -164,12 +150,7 @@ pub async fn organisation(
     let (user, organisation) = manageable(&state, &session, &id).await?;
     let staff = users::list_staff(&state.db, organisation.id).await?;
     let c = organisation_crumbs(Chrome::new(&session).await?, &user, &organisation);
-    Ok(render(&OrganisationPage {
-        c,
-        organisation,
-        staff,
-    })?
-    .into_response())
+    Ok(render(&OrganisationPage { c, organisation, staff })?.into_response())
 }
 
 #[derive(Template)]
@@ -218,14 +199,7 @@ pub async fn invite_form(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (user, organisation) = manageable(&state, &session, &id).await?;
-    invite_page(
-        &session,
-        &user,
-        organisation,
-        Fields::default(),
-        Errors::default(),
-    )
-    .await
+    invite_page(&session, &user, organisation, Fields::default(), Errors::default()).await
 }
 
 pub async fn invite(
@@ -260,10 +234,7 @@ pub async fn invite(
     }
     let token = random_token()?;
     let now = state.now();
-    let link = format!(
-        "{}/invitation/{token}",
-        state.config.public_url.trim_end_matches('/')
-    );
+    let link = format!("{}/invitation/{token}", state.config.public_url.trim_end_matches('/'));
     let (subject, body) = mail::compose(tr, "email-invitation-staff", &link);
     let message = NewEmail {
         to: email.as_str(),
@@ -308,15 +279,10 @@ struct DeadLettersPage<'a> {
     waiting: i64,
 }
 
-pub async fn dead_letters(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Response, AppError> {
+pub async fn dead_letters(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
     require_role(&session, &[Role::SystemAdmin])?;
     let dead = outbox::dead_letters(&state.db).await?;
     let waiting = outbox::pending_count(&state.db).await?;
-    let c = Chrome::new(&session)
-        .await?
-        .crumb("/admin/emails", "nav-emails");
+    let c = Chrome::new(&session).await?.crumb("/admin/emails", "nav-emails");
     Ok(render(&DeadLettersPage { c, dead, waiting })?.into_response())
 }

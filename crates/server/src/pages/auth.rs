@@ -15,7 +15,7 @@ use crate::mail;
 use crate::pages::layout::{Chrome, render};
 use crate::session::{Session, idle_minutes};
 use crate::state::AppState;
-use crate::tokens::{random_token, token_hash, well_formed};
+use crate::tokens::{digest_hex, random_token, token_hash, well_formed};
 
 const RESET_LIFETIME: Duration = Duration::hours(1);
 
@@ -73,11 +73,7 @@ async fn throttled(state: &AppState, keys: &[String]) -> Result<bool, AppError> 
     Ok(false)
 }
 
-pub async fn sign_in(
-    State(state): State<AppState>,
-    session: Session,
-    form: Fields,
-) -> Result<Response, AppError> {
+pub async fn sign_in(State(state): State<AppState>, session: Session, form: Fields) -> Result<Response, AppError> {
     let tr = session.tr();
     let (email_text, password) = (form.get("email").trim(), form.get("password"));
     let mut errors = Errors::default();
@@ -91,7 +87,7 @@ pub async fn sign_in(
         return sign_in_page(&session, email_text, errors, StatusCode::BAD_REQUEST).await;
     }
     let keys = [
-        ThrottleKey::Account(email_text.to_lowercase()).as_key(),
+        ThrottleKey::Account(digest_hex(&email_text.to_lowercase())).as_key(),
         ThrottleKey::Address(session.client().to_owned()).as_key(),
     ];
     if throttled(&state, &keys).await? {
@@ -143,9 +139,7 @@ struct ResetSentPage<'a> {
 
 pub async fn reset_request_form(session: Session) -> Result<Response, AppError> {
     let csrf = session.csrf_token().await?;
-    let c = Chrome::new(&session)
-        .await?
-        .crumb("/sign-in", "nav-sign-in");
+    let c = Chrome::new(&session).await?.crumb("/sign-in", "nav-sign-in");
     Ok(render(&ResetRequestPage {
         c,
         csrf,
@@ -182,20 +176,14 @@ pub async fn reset_request(
     };
     // Reset requests are throttled like sign-in failures, so nobody can flood an inbox from here.
     let keys = [
-        format!("reset-{}", ThrottleKey::Account(email.to_string()).as_key()),
-        format!(
-            "reset-{}",
-            ThrottleKey::Address(session.client().to_owned()).as_key()
-        ),
+        format!("reset-{}", ThrottleKey::Account(digest_hex(email.as_str())).as_key()),
+        format!("reset-{}", ThrottleKey::Address(session.client().to_owned()).as_key()),
     ];
     if throttled(&state, &keys).await? {
         return Ok(too_many());
     }
     throttle::record_failure(&state.db, &keys, state.now()).await?;
-    if let Some(user) = users::find_by_email(&state.db, &email)
-        .await?
-        .filter(|u| u.active)
-    {
+    if let Some(user) = users::find_by_email(&state.db, &email).await?.filter(|u| u.active) {
         let token = random_token()?;
         let now = state.now();
         tokens::issue(
@@ -214,9 +202,7 @@ pub async fn reset_request(
         mail::queue(&state, tr, email.as_str(), "email-password-reset", &link).await?;
     }
     // The same answer whether or not the address has an account: this page must not reveal who uses CarePact.
-    let c = Chrome::new(&session)
-        .await?
-        .crumb("/sign-in", "nav-sign-in");
+    let c = Chrome::new(&session).await?.crumb("/sign-in", "nav-sign-in");
     Ok(render(&ResetSentPage {
         c,
         email: email.to_string(),
@@ -310,15 +296,7 @@ async fn set_password_with_token(
         return set_password_page(session, purpose, token, errors).await;
     };
     let hash = state.passwords.hash(password.expose()).await?;
-    match tokens::consume_and_set_password(
-        &state.db,
-        &token_hash(token),
-        purpose,
-        &hash,
-        state.now(),
-    )
-    .await?
-    {
+    match tokens::consume_and_set_password(&state.db, &token_hash(token), purpose, &hash, state.now()).await? {
         None => link_invalid(session).await,
         Some(_) => {
             let flash = match purpose {
@@ -345,14 +323,7 @@ pub async fn reset(
     Path(token): Path<String>,
     form: Fields,
 ) -> Result<Response, AppError> {
-    set_password_with_token(
-        &state,
-        &session,
-        tokens::Purpose::PasswordReset,
-        &token,
-        &form,
-    )
-    .await
+    set_password_with_token(&state, &session, tokens::Purpose::PasswordReset, &token, &form).await
 }
 
 pub async fn invitation_form(

@@ -57,13 +57,9 @@ pub async fn home(State(state): State<AppState>, session: Session) -> Result<Res
     let page = HomePage {
         c: Chrome::new(&session).await?,
         is_staff: user.roles.iter().any(|r| r.is_staff()),
-        can_register_people: [
-            Role::Professional,
-            Role::LinkWorker,
-            Role::OrganisationAdmin,
-        ]
-        .iter()
-        .any(|r| user.has_role(*r)),
+        can_register_people: [Role::Professional, Role::LinkWorker, Role::OrganisationAdmin]
+            .iter()
+            .any(|r| user.has_role(*r)),
         is_org_admin: user.has_role(Role::OrganisationAdmin),
         is_carer: user.has_role(Role::Carer),
         is_commissioner: user.has_role(Role::Commissioner),

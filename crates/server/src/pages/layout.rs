@@ -101,10 +101,7 @@ pub fn render<T: Template>(page: &T) -> Result<Html<String>, AppError> {
 }
 
 /// Refuses users without one of `roles`.
-pub fn require_role(
-    session: &Session,
-    roles: &[Role],
-) -> Result<carepact_store::users::User, AppError> {
+pub fn require_role(session: &Session, roles: &[Role]) -> Result<carepact_store::users::User, AppError> {
     let user = session.require_user()?;
     if roles.iter().any(|r| user.has_role(*r)) {
         Ok(user.clone())

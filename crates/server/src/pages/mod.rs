@@ -24,10 +24,7 @@ pub fn routes() -> Router<AppState> {
             "/password-reset",
             get(auth::reset_request_form).post(auth::reset_request),
         )
-        .route(
-            "/password-reset/{token}",
-            get(auth::reset_form).post(auth::reset),
-        )
+        .route("/password-reset/{token}", get(auth::reset_form).post(auth::reset))
         .route(
             "/invitation/{token}",
             get(auth::invitation_form).post(auth::accept_invitation),

@@ -12,10 +12,7 @@ use crate::state::AppState;
 
 /// The process is up.
 pub async fn healthz() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "ok\n",
-    )
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n")
 }
 
 /// The process can serve requests: its database answers.
@@ -25,19 +22,12 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
     };
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body)
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),
     )
 }
@@ -46,8 +36,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let now = state.now();
-        if let Err(e) = sessions::purge(&state.db, now - IDLE_TIMEOUT, now - ABSOLUTE_TIMEOUT).await
-        {
+        if let Err(e) = sessions::purge(&state.db, now - IDLE_TIMEOUT, now - ABSOLUTE_TIMEOUT).await {
             tracing::warn!(error = %e, "purging sessions failed");
         }
         if let Err(e) = throttle::purge(&state.db, now - WINDOW).await {

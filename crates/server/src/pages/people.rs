@@ -20,11 +20,7 @@ use crate::state::AppState;
 use crate::tokens::{random_token, token_hash};
 
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
-const MAY_REGISTER: [Role; 3] = [
-    Role::Professional,
-    Role::LinkWorker,
-    Role::OrganisationAdmin,
-];
+const MAY_REGISTER: [Role; 3] = [Role::Professional, Role::LinkWorker, Role::OrganisationAdmin];
 
 #[derive(Template)]
 #[template(path = "person_new.html")]
@@ -58,11 +54,7 @@ pub async fn new_form(session: Session) -> Result<Response, AppError> {
     form_page(&session, Fields::default(), Errors::default()).await
 }
 
-pub async fn register(
-    State(state): State<AppState>,
-    session: Session,
-    form: Fields,
-) -> Result<Response, AppError> {
+pub async fn register(State(state): State<AppState>, session: Session, form: Fields) -> Result<Response, AppError> {
     require_role(&session, &MAY_REGISTER)?;
     let tr = session.tr();
     let parsed = PersonForm {
@@ -90,10 +82,7 @@ pub async fn register(
     };
     let token = random_token()?;
     let now = state.now();
-    let link = format!(
-        "{}/invitation/{token}",
-        state.config.public_url.trim_end_matches('/')
-    );
+    let link = format!("{}/invitation/{token}", state.config.public_url.trim_end_matches('/'));
     let (subject, body) = mail::compose(tr, "email-invitation-person", &link);
     let email = NewEmail {
         to: person.email.as_str(),

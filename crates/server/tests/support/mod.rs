@@ -60,9 +60,7 @@ impl TestApp {
         Client {
             router: self.router.clone(),
             cookie: None,
-            addr: addr
-                .parse()
-                .unwrap_or(SocketAddr::from(([192, 0, 2, 10], 1))),
+            addr: addr.parse().unwrap_or(SocketAddr::from(([192, 0, 2, 10], 1))),
         }
     }
 
@@ -79,9 +77,7 @@ pub struct Page {
 
 impl Page {
     pub fn location(&self) -> Option<&str> {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
     }
 
     /// The first CSRF token in a form on the page.
@@ -96,14 +92,8 @@ impl Page {
         let Some(open) = self.body.find("<h1") else {
             return String::new();
         };
-        let start = self.body[open..]
-            .find('>')
-            .map(|i| open + i + 1)
-            .unwrap_or(open);
-        let end = self.body[start..]
-            .find("</h1>")
-            .map(|i| start + i)
-            .unwrap_or(start);
+        let start = self.body[open..].find('>').map(|i| open + i + 1).unwrap_or(open);
+        let end = self.body[start..].find("</h1>").map(|i| start + i).unwrap_or(start);
         self.body[start..end].trim().to_owned()
     }
 
@@ -154,12 +144,7 @@ impl Client {
         .await
     }
 
-    pub async fn post_raw(
-        &mut self,
-        path: &str,
-        content_type: &str,
-        body: impl Into<Body>,
-    ) -> Result<Page> {
+    pub async fn post_raw(&mut self, path: &str, content_type: &str, body: impl Into<Body>) -> Result<Page> {
         let req = Request::post(path)
             .header(header::HOST, "127.0.0.1:8080")
             .header(header::CONTENT_TYPE, content_type)
@@ -173,17 +158,11 @@ impl Client {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        self.post_raw(path, "application/x-www-form-urlencoded", body)
-            .await
+        self.post_raw(path, "application/x-www-form-urlencoded", body).await
     }
 
     /// Opens `page`, then submits its form to `action` with `fields` and the page's CSRF token.
-    pub async fn submit(
-        &mut self,
-        page: &str,
-        action: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<Page> {
+    pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Result<Page> {
         let form = self.get(page).await?;
         let csrf = form
             .csrf()
@@ -194,23 +173,15 @@ impl Client {
     }
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Result<Page> {
-        self.submit(
-            "/sign-in",
-            "/sign-in",
-            &[("email", email), ("password", password)],
-        )
-        .await
+        self.submit("/sign-in", "/sign-in", &[("email", email), ("password", password)])
+            .await
     }
 
     /// Signs in and checks it worked.
     pub async fn signed_in(mut self, email: &str) -> Result<Self> {
         let page = self.sign_in(email, PASSWORD).await?;
         if page.status != StatusCode::SEE_OTHER || page.location() != Some("/") {
-            bail!(
-                "signing in as {email} failed: {} {}",
-                page.status,
-                page.h1()
-            );
+            bail!("signing in as {email} failed: {} {}", page.status, page.h1());
         }
         Ok(self)
     }
@@ -227,18 +198,14 @@ impl SmtpSink {
     pub fn start() -> Result<Self> {
         let python = std::env::var("CAREPACT_TEST_PYTHON")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
-            });
+            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
         if !python.exists() {
             bail!(
                 "{} is missing: run scripts/install-test-deps (it installs aiosmtpd)",
                 python.display()
             );
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir = tempfile::tempdir()?;
         let maildir = dir.path().join("mail");
         let child = Command::new(python)
