@@ -1,0 +1,131 @@
+//! Every message id the templates and code ask for exists in the English catalogue, and the catalogue has no
+//! entries nobody uses — so adding a language is a matter of translating one file.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use carepact_domain::identity::{OrganisationKind, Role};
+use carepact_server::i18n::Catalogue;
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, ext, out);
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+}
+
+/// Quoted strings that look like message ids: lowercase words joined by hyphens, from a known family. In templates
+/// only the template tags are read: ids there sit inside HTML attribute quotes.
+fn quoted_ids(text: &str, template: bool) -> BTreeSet<String> {
+    const FAMILIES: &[&str] = &[
+        "error-",
+        "flash-",
+        "label-",
+        "hint-",
+        "nav-",
+        "home-",
+        "account-",
+        "sign-in-",
+        "reset-",
+        "invitation-",
+        "link-",
+        "person-new-",
+        "organisation",
+        "staff-",
+        "status-",
+        "emails-",
+        "email-",
+        "title-",
+        "banner-",
+        "footer-",
+        "service-",
+        "skip-",
+        "header-",
+        "breadcrumb",
+        "back-",
+        "password-",
+        "save-",
+        "language-",
+        "named-contact",
+        "nhs-number-",
+        "information-",
+        "invite-",
+        "set-password",
+        "sign-out",
+    ];
+    let mut out = BTreeSet::new();
+    let pieces: Vec<&str> = if template {
+        // Only inside `{{ … }}` and `{% … %}`, where quotes are balanced.
+        let mut inside = Vec::new();
+        for (open, close) in [("{{", "}}"), ("{%", "%}")] {
+            for rest in text.split(open).skip(1) {
+                let tag = rest.split(close).next().unwrap_or("");
+                inside.extend(tag.split('"').skip(1).step_by(2));
+            }
+        }
+        inside
+    } else {
+        text.split('"').skip(1).step_by(2).collect()
+    };
+    for piece in pieces {
+        let looks_like_id = !piece.is_empty()
+            && piece
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && piece.contains('-')
+            && !piece.ends_with('-')
+            && FAMILIES.iter().any(|f| piece.starts_with(f));
+        if looks_like_id {
+            out.insert(piece.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_message_used_exists_and_every_message_is_used() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalogue = Catalogue::load().expect("catalogue parses");
+    let known: BTreeSet<String> = catalogue.english_ids().into_iter().collect();
+    let mut sources = Vec::new();
+    files(&root.join("templates"), "html", &mut sources);
+    files(&root.join("src"), "rs", &mut sources);
+    files(&root.join("../domain/src"), "rs", &mut sources);
+    let mut used = BTreeSet::new();
+    for path in &sources {
+        let text = std::fs::read_to_string(path).expect("readable");
+        used.extend(quoted_ids(&text, path.extension().is_some_and(|e| e == "html")));
+    }
+    // Ids built at run time.
+    used.extend(Role::ALL.iter().map(|r| r.message_id().to_owned()));
+    used.extend(OrganisationKind::ALL.iter().map(|k| k.message_id().to_owned()));
+    used.extend((1..=12).map(|m| format!("month-{m}")));
+    for kind in [
+        "email-password-reset",
+        "email-invitation-staff",
+        "email-invitation-person",
+    ] {
+        used.insert(format!("{kind}-subject"));
+        used.insert(format!("{kind}-body"));
+    }
+    let ignored_email_kinds: BTreeSet<&str> = [
+        "email-password-reset",
+        "email-invitation-staff",
+        "email-invitation-person",
+    ]
+    .into();
+    let missing: Vec<_> = used
+        .iter()
+        .filter(|id| !known.contains(*id) && !ignored_email_kinds.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "message ids used but not in the catalogue: {missing:?}"
+    );
+    let unused: Vec<_> = known.iter().filter(|id| !used.contains(*id)).collect();
+    assert!(unused.is_empty(), "catalogue entries nothing uses: {unused:?}");
+}
