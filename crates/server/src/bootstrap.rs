@@ -1,15 +1,11 @@
 //! Starting a deployment without the demo: the first system administrator is invited from the command line.
 
 use carepact_domain::identity::{Email, Role, required_text};
-use carepact_store::outbox::NewEmail;
-use carepact_store::tokens;
 use carepact_store::users::NewUser;
 
 use crate::i18n::Tr;
 use crate::mail;
-use crate::pages::people::INVITATION_LIFETIME;
 use crate::state::AppState;
-use crate::tokens::{random_token, token_hash};
 
 /// Creates a system admin with no password and returns the one-time link to set it (also emailed).
 pub async fn invite_system_admin(state: &AppState, email: &str, name: &str) -> anyhow::Result<String> {
@@ -20,15 +16,6 @@ pub async fn invite_system_admin(state: &AppState, email: &str, name: &str) -> a
         catalogue: &state.catalogue,
         lang: Default::default(),
     };
-    let token = random_token()?;
-    let link = format!("{}/invitation/{token}", state.config.public_url.trim_end_matches('/'));
-    let (subject, body) = mail::compose(tr, "email-invitation-staff", &link);
-    let message = NewEmail {
-        to: email.as_str(),
-        subject: &subject,
-        body: &body,
-        idempotency_key: None,
-    };
     let new = NewUser {
         email: &email,
         display_name: &name,
@@ -36,15 +23,6 @@ pub async fn invite_system_admin(state: &AppState, email: &str, name: &str) -> a
         organisation_id: None,
         password_hash: None,
     };
-    let now = state.now();
-    tokens::invite(
-        &state.db,
-        &new,
-        &token_hash(&token),
-        &message,
-        now,
-        now + INVITATION_LIFETIME,
-    )
-    .await?;
+    let link = mail::invite_user(state, tr, &new).await?;
     Ok(link)
 }

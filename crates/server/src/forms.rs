@@ -17,12 +17,7 @@ pub struct Fields(Vec<(String, String)>);
 impl<S: Send + Sync> FromRequest<S> for Fields {
     type Rejection = AppError;
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
+        if !is_form(req.headers()) {
             return Err(AppError::BadRequest("error-form-unreadable"));
         }
         let bytes = to_bytes(req.into_body(), FORM_LIMIT)
@@ -30,6 +25,14 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
             .map_err(|_| AppError::PayloadTooLarge)?;
         Ok(Self::parse(&bytes))
     }
+}
+
+/// True when the request body is an HTML form.
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
 impl Fields {

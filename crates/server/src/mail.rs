@@ -12,9 +12,12 @@ use time::Duration;
 use tokio::sync::watch;
 
 use carepact_store::outbox::{self, NewEmail};
+use carepact_store::users::NewUser;
+use carepact_store::{StoreError, tokens};
 
 use crate::i18n::Tr;
 use crate::state::AppState;
+use crate::tokens::{random_token, token_hash};
 
 pub const MAX_ATTEMPTS: i32 = 8;
 const LEASE: Duration = Duration::minutes(5);
@@ -40,6 +43,34 @@ pub async fn queue(state: &AppState, tr: Tr<'_>, to: &str, kind: &str, link: &st
     };
     outbox::enqueue(&state.db, &email, state.now()).await?;
     Ok(())
+}
+
+/// How long an invitation link works.
+pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+
+/// Creates a user with no password and emails them a one-time link to set one; user, token and email commit
+/// together. Returns the link (the command line prints it for the first administrator).
+pub async fn invite_user(state: &AppState, tr: Tr<'_>, new: &NewUser<'_>) -> Result<String, StoreError> {
+    let token = random_token().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let link = format!("{}/invitation/{token}", state.config.public_url.trim_end_matches('/'));
+    let (subject, body) = compose(tr, "email-invitation-staff", &link);
+    let message = NewEmail {
+        to: new.email.as_str(),
+        subject: &subject,
+        body: &body,
+        idempotency_key: None,
+    };
+    let now = state.now();
+    tokens::invite(
+        &state.db,
+        new,
+        &token_hash(&token),
+        &message,
+        now,
+        now + INVITATION_LIFETIME,
+    )
+    .await?;
+    Ok(link)
 }
 
 pub type Transport = AsyncSmtpTransport<Tokio1Executor>;

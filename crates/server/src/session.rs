@@ -230,12 +230,7 @@ async fn submitted_csrf(req: Request) -> Result<(Option<String>, Request), AppEr
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !crate::forms::is_form(req.headers()) {
         return Ok((from_header, req));
     }
     let (parts, body) = req.into_parts();

@@ -100,6 +100,19 @@ carepact_testkit::backend_tests! {
         Ok(())
     }
 
+    async fn a_database_outage_gets_the_sorry_page_and_not_ready(app: TestApp) {
+        let mut b = app.client();
+        app.state.db.close().await;
+        let page = b.get("/sign-in").await?;
+        assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(page.h1(), "Sorry, there is a problem with the service");
+        assert!(page.contains("Nothing you entered has been saved."));
+        assert!(!page.contains("sqlx") && !page.contains("pool"), "no internals shown");
+        assert_eq!(b.get("/readyz").await?.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(b.get("/healthz").await?.status, StatusCode::OK);
+        Ok(())
+    }
+
     async fn the_page_language_follows_the_setting_or_the_browser(app: TestApp) {
         let mut b = app.client();
         let req = Request::get("/sign-in").header("host", "127.0.0.1:8080").header("accept-language", "cy-GB,cy;q=0.9,en;q=0.5").body(Body::empty())?;

@@ -4,8 +4,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use carepact_domain::identity::{FieldError, Role, optional_text};
-use carepact_store::organisations::{self, Organisation};
+use carepact_domain::identity::{FieldError, optional_text};
+use carepact_store::organisations::Organisation;
 use carepact_store::people::{self, ContactDetails, Person};
 use carepact_store::users::{self, User};
 
@@ -36,15 +36,7 @@ async fn page(
     errors: Errors,
 ) -> Result<Response, AppError> {
     let user = session.require_user()?.clone();
-    let person = if user.has_role(Role::Person) {
-        people::for_user(&state.db, user.id).await?
-    } else {
-        None
-    };
-    let organisation = match user.organisation_id {
-        Some(id) => organisations::get(&state.db, id).await?,
-        None => None,
-    };
+    let (person, organisation) = crate::pages::profile(state, &user).await?;
     let details = details.unwrap_or_else(|| ContactDetails {
         preferred_name: person.as_ref().and_then(|p| p.preferred_name.clone()),
         phone: person.as_ref().and_then(|p| p.phone.clone()),

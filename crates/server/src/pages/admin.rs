@@ -6,20 +6,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::identity::{Email, OrganisationId, OrganisationKind, Role, required_text};
+use carepact_store::StoreError;
 use carepact_store::organisations::{self, Organisation};
-use carepact_store::outbox::{self, DeadLetter, NewEmail};
+use carepact_store::outbox::{self, DeadLetter};
 use carepact_store::users::{self, NewUser, User};
-use carepact_store::{StoreError, tokens};
 use uuid::Uuid;
 
 use crate::errors::AppError;
 use crate::forms::{Errors, Fields};
 use crate::mail;
 use crate::pages::layout::{Chrome, render, require_role};
-use crate::pages::people::INVITATION_LIFETIME;
 use crate::session::Session;
 use crate::state::AppState;
-use crate::tokens::{random_token, token_hash};
 
 #[derive(Template)]
 #[template(path = "admin_organisations.html")]
@@ -232,16 +230,6 @@ pub async fn invite(
     if !errors.is_empty() {
         return invite_page(&session, &user, organisation, form, errors).await;
     }
-    let token = random_token()?;
-    let now = state.now();
-    let link = format!("{}/invitation/{token}", state.config.public_url.trim_end_matches('/'));
-    let (subject, body) = mail::compose(tr, "email-invitation-staff", &link);
-    let message = NewEmail {
-        to: email.as_str(),
-        subject: &subject,
-        body: &body,
-        idempotency_key: None,
-    };
     let new = NewUser {
         email: &email,
         display_name: &name,
@@ -249,16 +237,7 @@ pub async fn invite(
         organisation_id: Some(organisation.id),
         password_hash: None,
     };
-    match tokens::invite(
-        &state.db,
-        &new,
-        &token_hash(&token),
-        &message,
-        now,
-        now + INVITATION_LIFETIME,
-    )
-    .await
-    {
+    match mail::invite_user(&state, tr, &new).await {
         Ok(_) => {
             session.set_flash("flash-done-invitation-sent").await?;
             Ok(Redirect::to(&format!("/organisations/{}", organisation.id)).into_response())

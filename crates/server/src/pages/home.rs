@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use carepact_domain::identity::Role;
 use carepact_store::organisations::{self, Organisation};
-use carepact_store::people::{self, Person};
+use carepact_store::people::Person;
 use carepact_store::{outbox, users::User};
 
 use crate::errors::AppError;
@@ -36,15 +36,7 @@ struct SystemSummary {
 
 pub async fn home(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
     let user = session.require_user()?.clone();
-    let person = if user.has_role(Role::Person) {
-        people::for_user(&state.db, user.id).await?
-    } else {
-        None
-    };
-    let organisation = match user.organisation_id {
-        Some(id) => organisations::get(&state.db, id).await?,
-        None => None,
-    };
+    let (person, organisation) = crate::pages::profile(&state, &user).await?;
     let system = if user.has_role(Role::SystemAdmin) {
         Some(SystemSummary {
             organisations: organisations::count(&state.db).await?,

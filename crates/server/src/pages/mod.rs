@@ -4,6 +4,11 @@
 use axum::Router;
 use axum::routing::{get, post};
 
+use carepact_domain::identity::Role;
+use carepact_store::organisations::{self, Organisation};
+use carepact_store::people::{self as people_store, Person};
+use carepact_store::users::User;
+
 use crate::state::AppState;
 
 pub mod layout;
@@ -13,7 +18,24 @@ mod account;
 mod admin;
 mod auth;
 mod home;
-pub(crate) mod people;
+mod people;
+
+/// The signed-in user's own person record (if they are a person) and organisation (if they are staff).
+pub(crate) async fn profile(
+    state: &AppState,
+    user: &User,
+) -> Result<(Option<Person>, Option<Organisation>), crate::errors::AppError> {
+    let person = if user.has_role(Role::Person) {
+        people_store::for_user(&state.db, user.id).await?
+    } else {
+        None
+    };
+    let organisation = match user.organisation_id {
+        Some(id) => organisations::get(&state.db, id).await?,
+        None => None,
+    };
+    Ok((person, organisation))
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -9,7 +9,6 @@ use carepact_domain::identity::{PersonForm, Role};
 use carepact_store::StoreError;
 use carepact_store::outbox::NewEmail;
 use carepact_store::people::{self, AccountStart};
-use time::Duration;
 
 use crate::errors::AppError;
 use crate::forms::{Errors, Fields};
@@ -19,7 +18,6 @@ use crate::session::Session;
 use crate::state::AppState;
 use crate::tokens::{random_token, token_hash};
 
-pub const INVITATION_LIFETIME: Duration = Duration::days(7);
 const MAY_REGISTER: [Role; 3] = [Role::Professional, Role::LinkWorker, Role::OrganisationAdmin];
 
 #[derive(Template)]
@@ -92,7 +90,7 @@ pub async fn register(State(state): State<AppState>, session: Session, form: Fie
     };
     let start = AccountStart::Invitation {
         token_hash: &token_hash(&token),
-        expires: now + INVITATION_LIFETIME,
+        expires: now + mail::INVITATION_LIFETIME,
         email: &email,
     };
     match people::create_with_account(&state.db, &person, start, now).await {
