@@ -4,40 +4,21 @@
 //   cd tests/browser && npm test          (server binary from CAREPACT_BIN or target/debug/carepact)
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   DEMO_PASSWORD,
   PERSON_EMAIL,
   PROFESSIONAL_EMAIL,
+  TEST_TIMEOUT_MS,
   checkPage,
   clickAndWaitForPage,
   fillSignIn,
-  launchBrowser,
   pathOf,
   signIn,
-  startServer,
-  withPage,
+  useServerAndBrowser,
 } from './lib.mjs';
 
-const TEST_TIMEOUT_MS = 120_000;
-
-let server;
-let browser;
-
-before(
-  async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  },
-  { timeout: 120_000 },
-);
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const page = (name, options, fn) => withPage(browser, server.baseURL, name, options, fn);
+const { page } = useServerAndBrowser();
 
 test('a person signs in and sees their home page', { timeout: TEST_TIMEOUT_MS }, async () => {
   await page('person-home', {}, async (p) => {

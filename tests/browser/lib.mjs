@@ -6,14 +6,15 @@
 //   CAREPACT_BASE_URL  test an already running server instead of starting one
 //   CAREPACT_CHROMIUM  browser binary (default /usr/bin/chromium)
 //
-// Output goes to <repo>/test-output/browser/: server.log, screenshots/NAME.png and,
-// for a failed test, failures/NAME.png.
+// Output goes to <repo>/test-output/browser/: server.log (or the logName given to startServer),
+// screenshots/NAME.png and, for a failed test, failures/NAME.png.
 
 import { spawn } from 'node:child_process';
 import { accessSync, constants, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -41,6 +42,9 @@ export const CHROMIUM_ARGS = [
 export const DEMO_PASSWORD = 'demo-carepact-2026';
 export const PERSON_EMAIL = 'amina@carepact.example';
 export const PROFESSIONAL_EMAIL = 'sarah.patel@carepact.example';
+
+/** Timeout for one test (a debug build is slow to hash passwords; a journey visits many pages). */
+export const TEST_TIMEOUT_MS = 120_000;
 
 const READY_TIMEOUT_MS = 60_000;
 // Generous: a debug build hashes passwords slowly on 2 cores.
@@ -72,9 +76,14 @@ function tail(path, lines = 40) {
 /**
  * Starts `CAREPACT_BIN serve --demo` on a free loopback port with a fresh SQLite database,
  * and waits until GET /readyz answers 200. Returns { baseURL, stop() }.
+ *
+ * Options: `extraArgs` are appended to the serve command line (e.g. ['--smtp-url', url]);
+ * `logName` names the log file in test-output/browser/ (default server.log), so that several
+ * test files do not overwrite each other's logs.
  */
-export async function startServer() {
+export async function startServer({ extraArgs = [], logName = 'server.log' } = {}) {
   mkdirSync(outputDir, { recursive: true });
+  const logPath = join(outputDir, logName);
 
   if (process.env.CAREPACT_BASE_URL) {
     const baseURL = process.env.CAREPACT_BASE_URL.replace(/\/+$/, '');
@@ -102,9 +111,10 @@ export async function startServer() {
     `127.0.0.1:${port}`,
     '--database-url',
     `sqlite://${join(dataDir, 'carepact.db')}`,
+    ...extraArgs,
   ];
 
-  const log = createWriteStream(serverLogPath, { flags: 'w' });
+  const log = createWriteStream(logPath, { flags: 'w' });
   log.write(`$ ${bin} ${args.join(' ')}\n`);
   const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   child.stdout.pipe(log, { end: false });
@@ -147,7 +157,7 @@ export async function startServer() {
     await waitForReady(baseURL, () => exited);
   } catch (err) {
     await stop();
-    throw new Error(`${err.message}\nLast lines of ${serverLogPath}:\n${tail(serverLogPath)}`);
+    throw new Error(`${err.message}\nLast lines of ${logPath}:\n${tail(logPath)}`);
   }
   return { baseURL, stop };
 }
@@ -173,6 +183,42 @@ async function waitForReady(baseURL, hasExited) {
     await sleep(200);
   }
   throw new Error(`CarePact server at ${baseURL} was not ready within ${READY_TIMEOUT_MS / 1000} s (last: ${last})`);
+}
+
+/**
+ * Registers node:test hooks for a test file: before its tests, start a CarePact server (as
+ * startServer) and Chromium; after them, stop both. Returns an object whose `server` and
+ * `browser` the before hook fills in, with `page(name, options, fn)`: withPage on that server.
+ *
+ * Options: `logName` as for startServer. `startMail`: a function that starts a mail sink (e.g.
+ * startMailSink from mail.mjs); the sink is started first, the server sends its email to
+ * `sink.url`, and the sink is on the returned object as `mail`. It is not started with
+ * CAREPACT_BASE_URL: that server sends its email wherever it was told to.
+ */
+export function useServerAndBrowser({ logName, startMail } = {}) {
+  const suite = {
+    server: null,
+    browser: null,
+    mail: null,
+    page: (name, options, fn) => withPage(suite.browser, suite.server.baseURL, name, options, fn),
+  };
+  before(
+    async () => {
+      if (startMail && !process.env.CAREPACT_BASE_URL) suite.mail = await startMail();
+      suite.server = await startServer({
+        extraArgs: suite.mail ? ['--smtp-url', suite.mail.url] : [],
+        logName,
+      });
+      suite.browser = await launchBrowser();
+    },
+    { timeout: 120_000 },
+  );
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+    await suite.mail?.stop();
+  });
+  return suite;
 }
 
 /** Launches Debian's Chromium headless. */
