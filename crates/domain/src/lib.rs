@@ -5,7 +5,9 @@
 //! that pages can explain it in the reader's language.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod audit;
 pub mod clock;
+pub mod consent;
 pub mod identity;
 pub mod nhs_number;
 pub mod session;
