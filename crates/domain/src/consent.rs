@@ -341,7 +341,7 @@ mod tests {
         let a = gp(org);
         let named = consent(Grantee::Professional(a.user));
         assert_eq!(
-            decide(&a, None, &[named.clone()], &[], READ_RECORD, NOW),
+            decide(&a, None, std::slice::from_ref(&named), &[], READ_RECORD, NOW),
             Decision::Permit(Basis::Consent(named.id))
         );
         let write = Request {
@@ -349,7 +349,7 @@ mod tests {
             ..READ_RECORD
         };
         assert_eq!(
-            decide(&a, None, &[named.clone()], &[], write, NOW),
+            decide(&a, None, std::slice::from_ref(&named), &[], write, NOW),
             Decision::Deny(Refusal::NoConsent)
         );
         let mental = Request {
@@ -357,7 +357,7 @@ mod tests {
             ..READ_RECORD
         };
         assert_eq!(
-            decide(&a, None, &[named.clone()], &[], mental, NOW),
+            decide(&a, None, std::slice::from_ref(&named), &[], mental, NOW),
             Decision::Deny(Refusal::NoConsent)
         );
         let plan = Request {
@@ -365,7 +365,7 @@ mod tests {
             ..READ_RECORD
         };
         assert_eq!(
-            decide(&a, None, &[named.clone()], &[], plan, NOW),
+            decide(&a, None, std::slice::from_ref(&named), &[], plan, NOW),
             Decision::Deny(Refusal::NoConsent)
         );
         let revoked = Consent {
@@ -400,7 +400,7 @@ mod tests {
         let c = consent(Grantee::Organisation(org));
         let colleague = gp(org);
         assert!(matches!(
-            decide(&colleague, None, &[c.clone()], &[], READ_RECORD, NOW),
+            decide(&colleague, None, std::slice::from_ref(&c), &[], READ_RECORD, NOW),
             Decision::Permit(_)
         ));
         let admin = Actor {
@@ -409,7 +409,7 @@ mod tests {
             organisation: Some(org),
         };
         assert_eq!(
-            decide(&admin, None, &[c.clone()], &[], READ_RECORD, NOW),
+            decide(&admin, None, std::slice::from_ref(&c), &[], READ_RECORD, NOW),
             Decision::Deny(Refusal::NoConsent)
         );
         let elsewhere = gp(OrganisationId::new());
@@ -429,7 +429,7 @@ mod tests {
             ends: NOW + Duration::hours(1),
         };
         assert_eq!(
-            decide(&a, None, &[], &[b.clone()], READ_RECORD, NOW),
+            decide(&a, None, &[], std::slice::from_ref(&b), READ_RECORD, NOW),
             Decision::Permit(Basis::BreakGlass(b.id))
         );
         let mental = Request {
@@ -437,7 +437,7 @@ mod tests {
             ..READ_RECORD
         };
         assert!(matches!(
-            decide(&a, None, &[], &[b.clone()], mental, NOW),
+            decide(&a, None, &[], std::slice::from_ref(&b), mental, NOW),
             Decision::Permit(_)
         ));
         let write = Request {
@@ -445,7 +445,7 @@ mod tests {
             ..READ_RECORD
         };
         assert_eq!(
-            decide(&a, None, &[], &[b.clone()], write, NOW),
+            decide(&a, None, &[], std::slice::from_ref(&b), write, NOW),
             Decision::Deny(Refusal::NoConsent)
         );
         assert_eq!(
