@@ -10,6 +10,9 @@ pub mod db;
 mod error;
 mod time_col;
 
+pub mod access;
+pub mod audit;
+pub mod consents;
 pub mod organisations;
 pub mod outbox;
 pub mod people;

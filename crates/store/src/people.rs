@@ -158,6 +158,15 @@ pub async fn create_with_account(
     Ok((person_id, user_id))
 }
 
+/// A person's details, for whoever holds a grant to read their record.
+pub async fn summary(db: &Db, grant: &crate::access::Grant) -> Result<Option<Person>> {
+    let row: Option<Row> = on_db!(db, read, |p| sqlx::query_as(select!("WHERE p.id = $1"))
+        .bind(grant.person().0)
+        .fetch_optional(p)
+        .await)?;
+    row.map(Person::try_from).transpose()
+}
+
 /// The person whose account this is, if the user is a person.
 pub async fn for_user(db: &Db, user: UserId) -> Result<Option<Person>> {
     let row: Option<Row> = on_db!(db, read, |p| sqlx::query_as(select!("WHERE p.user_id = $1"))

@@ -1,0 +1,272 @@
+//! The audit log: append-only, one hash chain per person, verified by `carepact audit verify`.
+//!
+//! Reads are audited through [`AuditWriter`], which commits the events of many concurrent requests in one
+//! transaction (one fsync for the group), so auditing every read does not cap read throughput; each request still
+//! waits until its own event is durable before it is answered. Writes append their events inside their own
+//! transaction ([`append_in_tx!`]), so a change and its audit commit together or not at all.
+//!
+//! Several processes may append at once (PostgreSQL): a batch locks the chain heads it touches, in id order, so
+//! writers to different people never wait for each other and writers to one person never deadlock.
+
+use crate::access::{Denied, Grant};
+use carepact_domain::audit::{ChainFault, Event, verify_chain};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{Backend, Db, DbTime, Result, StoreError, on_db};
+
+pub(crate) const HEAD_FOR_UPDATE_PG: &str = "SELECT seq, hash FROM audit_chain_heads WHERE chain_id = $1 FOR UPDATE";
+pub(crate) const HEAD_SQLITE: &str = "SELECT seq, hash FROM audit_chain_heads WHERE chain_id = $1";
+
+pub(crate) fn head_query(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => HEAD_FOR_UPDATE_PG,
+        Backend::Sqlite => HEAD_SQLITE,
+    }
+}
+
+/// Appends `events` (a slice of [`Event`]) to their chains inside the open transaction `tx`.
+macro_rules! append_in_tx {
+    ($tx:expr, $backend:expr, $events:expr) => {{
+        async {
+            let events: &[carepact_domain::audit::Event] = $events;
+            let mut order: Vec<usize> = (0..events.len()).collect();
+            // Lock heads in chain order (no deadlocks between batches); keep each chain's events in arrival order.
+            order.sort_by_key(|&i| (events[i].chain(), i));
+            let mut current: Option<(uuid::Uuid, i64, [u8; 32])> = None;
+            for i in order {
+                let event = &events[i];
+                let chain = event.chain();
+                let (mut seq, mut prev) = match current {
+                    Some((c, s, h)) if c == chain => (s, h),
+                    _ => {
+                        if let Some((c, s, h)) = current.take() {
+                            sqlx::query("UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain_id = $1")
+                                .bind(c).bind(s).bind(h.to_vec()).execute(&mut *$tx).await?;
+                        }
+                        sqlx::query("INSERT INTO audit_chain_heads (chain_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain_id) DO NOTHING")
+                            .bind(chain).bind(carepact_domain::audit::GENESIS.to_vec()).execute(&mut *$tx).await?;
+                        let (s, h): (i64, Vec<u8>) = sqlx::query_as($crate::audit::head_query($backend))
+                            .bind(chain).fetch_one(&mut *$tx).await?;
+                        (s, <[u8; 32]>::try_from(h.as_slice()).unwrap_or(carepact_domain::audit::GENESIS))
+                    }
+                };
+                seq += 1;
+                let hash = carepact_domain::audit::chain_hash(&prev, seq, event);
+                sqlx::query(
+                    "INSERT INTO audit_events (chain_id, seq, id, occurred_at, actor_id, actor_role, organisation_id, \
+                     on_behalf_of, person_id, action, section, entity, purpose, outcome, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(chain).bind(seq).bind(event.id).bind($crate::DbTime(event.occurred_at)).bind(event.actor)
+                .bind(&event.actor_role).bind(event.organisation).bind(&event.on_behalf_of).bind(event.person)
+                .bind(&event.action).bind(&event.section).bind(&event.entity).bind(&event.purpose).bind(&event.outcome)
+                .bind(prev.to_vec()).bind(hash.to_vec())
+                .execute(&mut *$tx).await?;
+                prev = hash;
+                current = Some((chain, seq, prev));
+            }
+            if let Some((c, s, h)) = current {
+                sqlx::query("UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain_id = $1")
+                    .bind(c).bind(s).bind(h.to_vec()).execute(&mut *$tx).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await
+    }};
+}
+pub(crate) use append_in_tx;
+
+/// Appends events in one transaction of their own.
+pub async fn append(db: &Db, events: &[Event]) -> Result<()> {
+    let backend = db.backend();
+    on_db!(db, write, |p| async {
+        let mut tx = p.begin().await?;
+        append_in_tx!(tx, backend, events)?;
+        tx.commit().await
+    }
+    .await)?;
+    Ok(())
+}
+
+type Pending = (Event, oneshot::Sender<std::result::Result<(), String>>);
+
+/// Group commit for audit events: callers wait for durability, but share the transaction (and its fsync) with
+/// whoever else is waiting at the same moment. Cloning is cheap; the task stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct AuditWriter {
+    queue: mpsc::Sender<Pending>,
+}
+
+/// Most events committed together.
+const GROUP_MAX: usize = 512;
+
+impl AuditWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: Db) -> Self {
+        let (queue, mut rx) = mpsc::channel::<Pending>(4 * GROUP_MAX);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut group = vec![first];
+                while group.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(next) => group.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let events: Vec<Event> = group.iter().map(|(e, _)| e.clone()).collect();
+                let mut outcome = append(&db, &events).await;
+                if outcome.is_err() {
+                    // A concurrent writer on another node may have created the same chain head first: retry once.
+                    outcome = append(&db, &events).await;
+                }
+                let shared = outcome.map_err(|e| e.to_string());
+                for (_, done) in group {
+                    let _ = done.send(shared.clone());
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Records `event` and returns once it is durable.
+    pub async fn record(&self, event: Event) -> Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.queue
+            .send((event, done))
+            .await
+            .map_err(|_| StoreError::Corrupt("the audit writer has stopped".into()))?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Corrupt(format!("audit write failed: {e}"))),
+            Err(_) => Err(StoreError::Corrupt("the audit writer has stopped".into())),
+        }
+    }
+}
+
+/// An access to a person's data as the person sees it in "who has looked at my record".
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccessEntry {
+    pub occurred_at: DbTime,
+    pub actor_name: Option<String>,
+    pub actor_role: String,
+    pub organisation_name: Option<String>,
+    pub action: String,
+    pub section: Option<String>,
+    pub entity: String,
+    pub purpose: String,
+    pub outcome: String,
+}
+
+/// The person's access log, newest first: the person's own only.
+pub async fn access_log(db: &Db, grant: &Grant, limit: i64) -> Result<std::result::Result<Vec<AccessEntry>, Denied>> {
+    if !grant.is_owner() {
+        return Ok(Err(Denied));
+    }
+    let person = grant.person();
+    Ok(Ok(on_db!(db, read, |p| sqlx::query_as(
+        "SELECT e.occurred_at, u.display_name AS actor_name, e.actor_role, o.name AS organisation_name, e.action, \
+         e.section, e.entity, e.purpose, e.outcome FROM audit_events e \
+         LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN organisations o ON o.id = e.organisation_id \
+         WHERE e.person_id = $1 ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $2"
+    )
+    .bind(person.0)
+    .bind(limit)
+    .fetch_all(p)
+    .await)?))
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    seq: i64,
+    id: Uuid,
+    occurred_at: DbTime,
+    actor_id: Option<Uuid>,
+    actor_role: String,
+    organisation_id: Option<Uuid>,
+    on_behalf_of: Option<String>,
+    person_id: Option<Uuid>,
+    action: String,
+    section: Option<String>,
+    entity: String,
+    purpose: String,
+    outcome: String,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+fn hash32(v: &[u8]) -> [u8; 32] {
+    <[u8; 32]>::try_from(v).unwrap_or([0xff; 32])
+}
+
+/// How much was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub chains: usize,
+    pub events: usize,
+}
+
+/// Checks every chain, returning the first fault found (by chain id order).
+pub async fn verify(db: &Db) -> Result<std::result::Result<VerifyReport, ChainFault>> {
+    let mut chains: Vec<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
+        "SELECT chain_id FROM audit_chain_heads UNION SELECT chain_id FROM audit_events"
+    )
+    .fetch_all(p)
+    .await)?;
+    chains.sort();
+    let mut events = 0;
+    for chain in &chains {
+        let head: Option<(i64, Vec<u8>)> = on_db!(db, read, |p| sqlx::query_as(
+            "SELECT seq, hash FROM audit_chain_heads WHERE chain_id = $1"
+        )
+        .bind(chain)
+        .fetch_optional(p)
+        .await)?;
+        let rows: Vec<StoredRow> = on_db!(db, read, |p| {
+            sqlx::query_as(
+            "SELECT seq, id, occurred_at, actor_id, actor_role, organisation_id, on_behalf_of, person_id, action, section, \
+             entity, purpose, outcome, prev_hash, hash FROM audit_events WHERE chain_id = $1 ORDER BY seq"
+        )
+        .bind(chain)
+        .fetch_all(p)
+        .await
+        })?;
+        events += rows.len();
+        let stored: Vec<(i64, [u8; 32], [u8; 32], Event)> = rows
+            .into_iter()
+            .map(|r| {
+                let event = Event {
+                    id: r.id,
+                    occurred_at: r.occurred_at.0,
+                    actor: r.actor_id,
+                    actor_role: r.actor_role,
+                    organisation: r.organisation_id,
+                    on_behalf_of: r.on_behalf_of,
+                    person: r.person_id,
+                    action: r.action,
+                    section: r.section,
+                    entity: r.entity,
+                    purpose: r.purpose,
+                    outcome: r.outcome,
+                };
+                (r.seq, hash32(&r.prev_hash), hash32(&r.hash), event)
+            })
+            .collect();
+        // An event filed under the wrong chain is as bad as an edited one.
+        if let Some((seq, _, _, e)) = stored.iter().find(|(_, _, _, e)| e.chain() != *chain) {
+            return Ok(Err(ChainFault::BadHash {
+                chain: *chain,
+                seq: *seq,
+                id: e.id,
+            }));
+        }
+        let head = head.map(|(s, h)| (s, hash32(&h)));
+        if let Err(fault) = verify_chain(*chain, &stored, head) {
+            return Ok(Err(fault));
+        }
+    }
+    Ok(Ok(VerifyReport {
+        chains: chains.len(),
+        events,
+    }))
+}

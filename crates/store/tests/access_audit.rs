@@ -1,0 +1,211 @@
+//! The choke point and the audit log, on both backends: decisions follow consent, every decision is recorded,
+//! revocation is immediate, and any tampering with stored events is detected and named.
+
+use anyhow::Result;
+use carepact_domain::NhsNumber;
+use carepact_domain::audit::{ChainFault, Event};
+use carepact_domain::consent::{Action, Actor, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
+use carepact_domain::identity::{Email, NewPerson, PersonId, Role, UserId};
+use carepact_store::access::{Ask, Denied, authorize};
+use carepact_store::audit::{self, AuditWriter};
+use carepact_store::people::{self, AccountStart};
+use carepact_store::{Db, consents, on_db, organisations};
+use carepact_testkit::{Backend, TestDb};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+const NOW: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+const READ: Request = Request {
+    section: Section::Record,
+    label: Sensitivity::General,
+    action: Action::Read,
+};
+
+struct World {
+    t: TestDb,
+    audit: AuditWriter,
+    person: PersonId,
+    owner: Actor,
+    gp: Actor,
+}
+
+async fn world(backend: Backend) -> Result<World> {
+    let t = TestDb::new(backend).await?;
+    let org = organisations::create(
+        &t.db,
+        "Riverside",
+        carepact_domain::identity::OrganisationKind::GpPractice,
+        NOW,
+    )
+    .await?;
+    let new = NewPerson {
+        nhs_number: NhsNumber::parse("9434765919")?,
+        given_name: "Amina".into(),
+        family_name: "Khan".into(),
+        preferred_name: None,
+        date_of_birth: date!(1961 - 04 - 12),
+        email: Email::parse("amina@example.org").map_err(anyhow::Error::msg)?,
+        phone: None,
+        communication_needs: None,
+    };
+    let (person, user) = people::create_with_account(&t.db, &new, AccountStart::Password("h"), NOW).await?;
+    let audit = AuditWriter::start(t.db.clone());
+    Ok(World {
+        audit,
+        person,
+        owner: Actor {
+            user,
+            roles: vec![Role::Person],
+            organisation: None,
+        },
+        gp: Actor {
+            user: UserId::new(),
+            roles: vec![Role::Professional],
+            organisation: Some(org),
+        },
+        t,
+    })
+}
+
+fn ask<'a>(actor: &'a Actor, person: PersonId, request: Request) -> Ask<'a> {
+    Ask {
+        actor,
+        role: "professional",
+        on_behalf_of: None,
+        person,
+        request,
+        entity: "person-summary",
+        purpose: "direct-care",
+    }
+}
+
+async fn event_count(db: &Db) -> Result<i64> {
+    Ok(on_db!(db, read, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_events"
+    )
+    .fetch_one(p)
+    .await)?)
+}
+
+async fn exec(db: &Db, sql: &'static str) -> Result<()> {
+    on_db!(db, write, |p| sqlx::query(sql).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+carepact_testkit::backend_tests! {
+    fixture = world;
+
+    async fn consent_decides_and_every_decision_is_audited(w: World) {
+        let db = &w.t.db;
+        // The person sees their own; a professional without consent is refused.
+        let own = authorize(db, &w.audit, &ask(&w.owner, w.person, READ), NOW).await?.expect("owner");
+        assert!(own.is_owner());
+        assert_eq!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.err(), Some(Denied));
+        // A person who does not exist is refused exactly the same way.
+        assert_eq!(authorize(db, &w.audit, &ask(&w.gp, PersonId::new(), READ), NOW).await?.err(), Some(Denied));
+        assert_eq!(event_count(db).await?, 3, "every decision, permit or refusal, is recorded");
+
+        let consent = Consent {
+            id: Uuid::now_v7(),
+            grantee: Grantee::Organisation(w.gp.organisation.expect("org")),
+            sections: Sections::of(&[Section::Record]),
+            labels: Labels::of(&[Sensitivity::General]),
+            write: false,
+            starts: NOW,
+            ends: None,
+            revoked: None,
+        };
+        // Only the person may give consent.
+        let gp_grant = authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?;
+        assert!(gp_grant.is_err());
+        consents::give(db, &own, &consent, NOW).await?.expect("owner gives");
+        let permitted = authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.expect("consented");
+        assert!(!permitted.is_owner());
+        assert_eq!(consents::give(db, &permitted, &consent, NOW).await?.err(), Some(Denied), "a professional cannot give consent");
+        assert_eq!(audit::access_log(db, &permitted, 10).await?.err(), Some(Denied), "nor read the person's access log");
+        let write = Request { action: Action::Write, ..READ };
+        assert!(authorize(db, &w.audit, &ask(&w.gp, w.person, write), NOW).await?.is_err(), "read-only consent");
+
+        assert!(consents::revoke(db, &own, consent.id, NOW + Duration::seconds(1)).await?.expect("owner revokes"));
+        let after = authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW + Duration::seconds(1)).await?;
+        assert_eq!(after.err(), Some(Denied), "revocation takes effect on the next request");
+
+        let log = audit::access_log(db, &own, 100).await?.expect("own log");
+        let outcomes: Vec<&str> = log.iter().map(|e| e.outcome.as_str()).collect();
+        assert!(outcomes.iter().filter(|o| o.starts_with("permit:consent:")).count() == 1);
+        assert!(outcomes.iter().filter(|o| **o == "deny:no-consent").count() >= 3);
+        assert!(log.iter().any(|e| e.action == "grant") && log.iter().any(|e| e.action == "revoke"));
+        assert_eq!(audit::verify(db).await?.map(|r| r.events), Ok(usize::try_from(event_count(db).await?)?));
+        Ok(())
+    }
+
+    async fn concurrent_audit_writers_keep_every_chain_intact(w: World) {
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let audit = w.audit.clone();
+            let person = if i % 2 == 0 { Some(w.person.0) } else { None };
+            tasks.push(tokio::spawn(async move {
+                audit
+                    .record(Event {
+                        id: Uuid::now_v7(),
+                        occurred_at: NOW,
+                        actor: None,
+                        actor_role: "system".into(),
+                        organisation: None,
+                        on_behalf_of: None,
+                        person,
+                        action: "read".into(),
+                        section: None,
+                        entity: format!("test-{i}"),
+                        purpose: "test".into(),
+                        outcome: "permit:owner".into(),
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        // A second writer (another node) appending to the same chains.
+        let other = AuditWriter::start(w.t.db.clone());
+        authorize(&w.t.db, &other, &ask(&w.gp, w.person, READ), NOW).await?.ok();
+        let report = audit::verify(&w.t.db).await?.expect("intact");
+        assert_eq!(report.events, 201);
+        assert_eq!(report.chains, 2);
+        Ok(())
+    }
+
+    async fn tampering_with_stored_events_is_detected_and_named(w: World) {
+        for i in 0..5 {
+            authorize(&w.t.db, &w.audit, &ask(&w.gp, w.person, READ), NOW + Duration::seconds(i)).await?.ok();
+        }
+        assert!(audit::verify(&w.t.db).await?.is_ok());
+        let db = &w.t.db;
+
+        // Edit: change an outcome.
+        exec(db, "UPDATE audit_events SET outcome = 'permit:owner' WHERE seq = 3").await?;
+        assert!(matches!(audit::verify(db).await?, Err(ChainFault::BadHash { seq: 3, .. })));
+        exec(db, "UPDATE audit_events SET outcome = 'deny:no-consent' WHERE seq = 3").await?;
+        assert!(audit::verify(db).await?.is_ok(), "restored");
+
+        // Swap two events' contents (reorder).
+        exec(db, "UPDATE audit_events SET seq = -2 WHERE seq = 2").await?;
+        exec(db, "UPDATE audit_events SET seq = 2 WHERE seq = 4").await?;
+        exec(db, "UPDATE audit_events SET seq = 4 WHERE seq = -2").await?;
+        assert!(matches!(audit::verify(db).await?, Err(ChainFault::BadHash { seq: 2, .. })));
+        exec(db, "UPDATE audit_events SET seq = -2 WHERE seq = 2").await?;
+        exec(db, "UPDATE audit_events SET seq = 2 WHERE seq = 4").await?;
+        exec(db, "UPDATE audit_events SET seq = 4 WHERE seq = -2").await?;
+        assert!(audit::verify(db).await?.is_ok(), "restored");
+
+        // Cut off the newest event.
+        exec(db, "DELETE FROM audit_events WHERE seq = 5").await?;
+        assert!(matches!(audit::verify(db).await?, Err(ChainFault::Truncated { head_seq: 5, last_seq: 4, .. })));
+
+        // Delete one in the middle.
+        exec(db, "DELETE FROM audit_events WHERE seq = 2").await?;
+        assert!(matches!(audit::verify(db).await?, Err(ChainFault::Gap { expected_seq: 2, found_seq: 3, .. })));
+        Ok(())
+    }
+}
