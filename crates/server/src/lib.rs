@@ -14,6 +14,7 @@ pub mod mail;
 pub mod passwords;
 pub mod state;
 
+mod access;
 mod assets;
 mod errors;
 mod forms;

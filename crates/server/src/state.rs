@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use carepact_domain::Clock;
 use carepact_store::Db;
+use carepact_store::audit::AuditWriter;
 
 use crate::config::Config;
 use crate::i18n::Catalogue;
@@ -18,11 +19,14 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub(crate) metrics: Arc<Metrics>,
     pub passwords: PasswordHasher,
+    /// Group-committing audit writer: every access to a person's data is recorded through it.
+    pub audit: AuditWriter,
 }
 
 impl AppState {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         Ok(Self {
+            audit: AuditWriter::start(db.clone()),
             db,
             clock,
             config: Arc::new(config),

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use carepact_domain::consent::{Section, Sensitivity};
 use carepact_domain::identity::{OrganisationKind, Role};
 use carepact_server::i18n::Catalogue;
 
@@ -56,6 +57,16 @@ fn quoted_ids(text: &str, template: bool) -> BTreeSet<String> {
         "invite-",
         "set-password",
         "sign-out",
+        "access-",
+        "consent-",
+        "grantee-",
+        "log-",
+        "purpose-",
+        "record-",
+        "revoke-",
+        "section-",
+        "share-",
+        "sharing-",
     ];
     let mut out = BTreeSet::new();
     let pieces: Vec<&str> = if template {
@@ -104,6 +115,14 @@ fn every_message_used_exists_and_every_message_is_used() {
     used.extend(Role::ALL.iter().map(|r| r.message_id().to_owned()));
     used.extend(OrganisationKind::ALL.iter().map(|k| k.message_id().to_owned()));
     used.extend((1..=12).map(|m| format!("month-{m}")));
+    used.extend(Section::ALL.iter().map(|s| format!("section-{}", s.code())));
+    used.extend(
+        Sensitivity::ALL
+            .iter()
+            .map(|l| format!("label-sensitivity-{}", l.code())),
+    );
+    used.extend(["read", "write"].map(|a| format!("log-what-{a}")));
+    used.extend(["direct-care", "person-access", "person-choice"].map(|p| format!("purpose-{p}")));
     for kind in [
         "email-password-reset",
         "email-invitation-staff",

@@ -57,16 +57,15 @@ pub(crate) fn grantee_columns(g: Grantee) -> (&'static str, Option<Uuid>, Option
 
 /// Every consent the person has given, newest first (revoked and expired ones included: the person sees them).
 pub(crate) async fn for_person(db: &Db, person: PersonId) -> Result<Vec<Consent>> {
-    let rows: Vec<Row> =
-        on_db!(db, read, |p| {
-            sqlx::query_as(
+    let rows: Vec<Row> = on_db!(db, read, |p| {
+        sqlx::query_as(
         "SELECT id, grantee_kind, grantee_user_id, grantee_organisation_id, sections, labels, can_write, starts_at, \
          ends_at, revoked_at FROM consents WHERE person_id = $1 ORDER BY created_at DESC"
     )
     .bind(person.0)
     .fetch_all(p)
     .await
-        })?;
+    })?;
     rows.into_iter().map(Consent::try_from).collect()
 }
 

@@ -26,6 +26,8 @@ struct HomePage<'a> {
     is_carer: bool,
     is_commissioner: bool,
     system: Option<SystemSummary>,
+    /// People who have shared their record with this professional or carer.
+    shared: Vec<(carepact_domain::identity::PersonId, String, Option<String>)>,
 }
 
 struct SystemSummary {
@@ -46,7 +48,17 @@ pub async fn home(State(state): State<AppState>, session: Session) -> Result<Res
     } else {
         None
     };
+    let shared = if user
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Professional | Role::LinkWorker | Role::Carer))
+    {
+        crate::pages::shared_with_me(&state, &user).await?
+    } else {
+        Vec::new()
+    };
     let page = HomePage {
+        shared,
         c: Chrome::new(&session).await?,
         is_staff: user.roles.iter().any(|r| r.is_staff()),
         can_register_people: [Role::Professional, Role::LinkWorker, Role::OrganisationAdmin]

@@ -19,8 +19,11 @@ mod admin;
 mod auth;
 mod home;
 mod people;
+mod sharing;
 
 /// The signed-in user's own person record (if they are a person) and organisation (if they are staff).
+pub(crate) use sharing::shared_with_me;
+
 pub(crate) async fn profile(
     state: &AppState,
     user: &User,
@@ -55,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route("/account/details", post(account::update_details))
         .route("/account/language", post(account::update_language))
         .route("/people/new", get(people::new_form).post(people::register))
+        .route("/sharing", get(sharing::show).post(sharing::share))
+        .route("/sharing/{id}/revoke", post(sharing::revoke))
+        .route("/access-log", get(sharing::access_log))
+        .route("/records/{id}", get(sharing::record))
         .route("/admin/organisations", get(admin::organisations))
         .route(
             "/admin/organisations/new",

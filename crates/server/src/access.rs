@@ -1,0 +1,56 @@
+//! The web side of the choke point: turns the signed-in user into an actor, asks the store's
+//! `access::authorize`, and turns a refusal into the same "not found" a missing person gets.
+
+use carepact_domain::consent::{Actor, Request};
+use carepact_domain::identity::{PersonId, Role};
+use carepact_store::access::{self, Ask, Grant};
+use carepact_store::users::User;
+
+use crate::errors::AppError;
+use crate::state::AppState;
+
+pub fn actor(user: &User) -> Actor {
+    Actor {
+        user: user.id,
+        roles: user.roles.clone(),
+        organisation: user.organisation_id,
+    }
+}
+
+/// The role a user acts in when they reach someone else's data (their own is always "person").
+pub fn acting_role(user: &User) -> &'static str {
+    [Role::Professional, Role::LinkWorker, Role::Carer, Role::Person]
+        .into_iter()
+        .find(|r| user.has_role(*r))
+        .or_else(|| user.roles.first().copied())
+        .map(Role::code)
+        .unwrap_or("unknown")
+}
+
+/// Authorises `user` to do `request` on `person`'s data, auditing the decision. Refusal is `AppError::NotFound`.
+pub async fn authorize(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+    purpose: &str,
+) -> Result<Grant, AppError> {
+    let actor = actor(user);
+    let own = carepact_store::people::for_user(&state.db, user.id)
+        .await?
+        .is_some_and(|p| p.id == person);
+    let role = if own { "person" } else { acting_role(user) };
+    let ask = Ask {
+        actor: &actor,
+        role,
+        on_behalf_of: None,
+        person,
+        request,
+        entity,
+        purpose,
+    };
+    access::authorize(&state.db, &state.audit, &ask, state.now())
+        .await?
+        .map_err(|_| AppError::NotFound)
+}

@@ -1,0 +1,372 @@
+//! Sharing, controlled by the person: who may see or change which parts of their data, revoking at any moment,
+//! and "who has looked at my record". Every page here acts on the signed-in person's own data, through the
+//! choke point like everything else.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use carepact_domain::consent::{Action, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
+use carepact_domain::identity::{Email, OrganisationId, PersonId, Role, parse_date_of_birth};
+use carepact_store::access::Grant;
+use carepact_store::audit::{self, AccessEntry};
+use carepact_store::consents::{self, ConsentView};
+use carepact_store::organisations::{self, Organisation};
+use carepact_store::{people, users};
+use time::{OffsetDateTime, Time};
+use uuid::Uuid;
+
+use crate::access::authorize;
+use crate::errors::AppError;
+use crate::forms::{Errors, Fields};
+use crate::pages::layout::{Chrome, format_date, render, require_role};
+use crate::session::Session;
+use crate::state::AppState;
+
+/// The signed-in person's grant over their own data, for `entity`.
+async fn own(state: &AppState, session: &Session, action: Action, entity: &str) -> Result<Grant, AppError> {
+    let user = require_role(session, &[Role::Person])?;
+    let person = people::for_user(&state.db, user.id).await?.ok_or(AppError::NotFound)?;
+    let request = Request {
+        section: Section::Record,
+        label: Sensitivity::General,
+        action,
+    };
+    authorize(state, &user, person.id, request, entity, "person-access").await
+}
+
+struct ConsentRow {
+    id: Uuid,
+    who: String,
+    kind: String,
+    sections: Vec<String>,
+    labels: Vec<String>,
+    write: bool,
+    status: String,
+    active: bool,
+    ends: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sharing.html")]
+struct SharingPage<'a> {
+    c: Chrome<'a>,
+    csrf: String,
+    rows: Vec<ConsentRow>,
+    organisations: Vec<Organisation>,
+    sections: Vec<Section>,
+    labels: Vec<Sensitivity>,
+    form: Fields,
+    errors: Errors,
+}
+
+fn rows(c: &Chrome<'_>, list: Vec<ConsentView>, now: OffsetDateTime) -> Vec<ConsentRow> {
+    list.into_iter()
+        .map(|v| {
+            let k = &v.consent;
+            let (kind, status) = (
+                match k.grantee {
+                    Grantee::Professional(_) => "grantee-professional",
+                    Grantee::Organisation(_) => "grantee-organisation",
+                    Grantee::Carer(_) => "grantee-carer",
+                },
+                if k.revoked.is_some() {
+                    "consent-revoked"
+                } else if k.is_active(now) {
+                    "consent-active"
+                } else {
+                    "consent-ended"
+                },
+            );
+            ConsentRow {
+                id: k.id,
+                who: v.grantee_name,
+                kind: c.t(kind),
+                sections: k
+                    .sections
+                    .iter()
+                    .map(|s| c.t(&format!("section-{}", s.code())))
+                    .collect(),
+                labels: k
+                    .labels
+                    .iter()
+                    .map(|l| c.t(&format!("label-sensitivity-{}", l.code())))
+                    .collect(),
+                write: k.write,
+                status: c.t(status),
+                active: k.is_active(now),
+                ends: k.ends.map(|e| format_date(c.tr, e.date())),
+            }
+        })
+        .collect()
+}
+
+async fn page(state: &AppState, session: &Session, form: Fields, errors: Errors) -> Result<Response, AppError> {
+    let grant = own(state, session, Action::Read, "consents").await?;
+    let list = consents::list(&state.db, &grant)
+        .await?
+        .map_err(|_| AppError::NotFound)?;
+    let c = Chrome::new(session)
+        .await?
+        .crumb("/sharing", "nav-sharing")
+        .with_errors(&errors);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let page = SharingPage {
+        csrf: session.csrf_token().await?,
+        rows: rows(&c, list, state.now()),
+        c,
+        organisations: organisations::list(&state.db).await?,
+        sections: Section::ALL.to_vec(),
+        labels: Sensitivity::ALL.to_vec(),
+        form,
+        errors,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
+    page(&state, &session, Fields::default(), Errors::default()).await
+}
+
+pub async fn share(State(state): State<AppState>, session: Session, form: Fields) -> Result<Response, AppError> {
+    let grant = own(&state, &session, Action::Write, "consents").await?;
+    let tr = session.tr();
+    let mut errors = Errors::default();
+    let grantee = match form.get("grantee") {
+        "professional" => match Email::parse(form.get("professional_email")) {
+            Ok(email) => match users::find_by_email(&state.db, &email).await? {
+                Some(u) if u.has_role(Role::Professional) || u.has_role(Role::LinkWorker) => {
+                    Some(Grantee::Professional(u.id))
+                }
+                _ => {
+                    errors.add(tr, "professional_email", "error-share-professional-unknown");
+                    None
+                }
+            },
+            Err(id) => {
+                errors.add(tr, "professional_email", id);
+                None
+            }
+        },
+        "organisation" => {
+            let id = Uuid::parse_str(form.get("organisation")).ok().map(OrganisationId);
+            match id {
+                Some(id) if organisations::get(&state.db, id).await?.is_some() => Some(Grantee::Organisation(id)),
+                _ => {
+                    errors.add(tr, "organisation", "error-share-organisation");
+                    None
+                }
+            }
+        }
+        "carer" => match Email::parse(form.get("carer_email")) {
+            Ok(email) => match users::find_by_email(&state.db, &email).await? {
+                Some(u) if u.has_role(Role::Carer) => Some(Grantee::Carer(u.id)),
+                _ => {
+                    errors.add(tr, "carer_email", "error-share-carer-unknown");
+                    None
+                }
+            },
+            Err(id) => {
+                errors.add(tr, "carer_email", id);
+                None
+            }
+        },
+        _ => {
+            errors.add(tr, "grantee", "error-share-grantee");
+            None
+        }
+    };
+    let sections: Vec<Section> = form
+        .all("sections")
+        .into_iter()
+        .filter_map(Section::from_code)
+        .collect();
+    if sections.is_empty() {
+        errors.add(tr, "sections", "error-share-sections");
+    }
+    let labels: Vec<Sensitivity> = form
+        .all("labels")
+        .into_iter()
+        .filter_map(Sensitivity::from_code)
+        .collect();
+    if labels.is_empty() {
+        errors.add(tr, "labels", "error-share-labels");
+    }
+    let write = match form.get("access") {
+        "read" => Some(false),
+        "write" => Some(true),
+        _ => {
+            errors.add(tr, "access", "error-share-access");
+            None
+        }
+    };
+    let now = state.now();
+    let ends = if [form.get("end_day"), form.get("end_month"), form.get("end_year")]
+        .iter()
+        .all(|s| s.trim().is_empty())
+    {
+        None
+    } else {
+        // Any real date from today on; the end date is the first day without access.
+        match parse_date_of_birth(
+            form.get("end_day"),
+            form.get("end_month"),
+            form.get("end_year"),
+            time::Date::MAX,
+        ) {
+            Ok(date) if date > now.date() => Some(date.with_time(Time::MIDNIGHT).assume_utc()),
+            _ => {
+                errors.add(tr, "end_date", "error-share-end-date");
+                None
+            }
+        }
+    };
+    let (Some(grantee), Some(write)) = (grantee, write) else {
+        return page(&state, &session, form, errors).await;
+    };
+    if !errors.is_empty() {
+        return page(&state, &session, form, errors).await;
+    }
+    let consent = Consent {
+        id: Uuid::now_v7(),
+        grantee,
+        sections: Sections::of(&sections),
+        labels: Labels::of(&labels),
+        write,
+        starts: now,
+        ends,
+        revoked: None,
+    };
+    consents::give(&state.db, &grant, &consent, now)
+        .await?
+        .map_err(|_| AppError::NotFound)?;
+    session.set_flash("flash-done-shared").await?;
+    Ok(Redirect::to("/sharing").into_response())
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let grant = own(&state, &session, Action::Write, "consents").await?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    if !consents::revoke(&state.db, &grant, id, state.now())
+        .await?
+        .map_err(|_| AppError::NotFound)?
+    {
+        return Err(AppError::NotFound);
+    }
+    session.set_flash("flash-done-revoked").await?;
+    Ok(Redirect::to("/sharing").into_response())
+}
+
+struct LogRow {
+    when: String,
+    who: String,
+    organisation: String,
+    what: String,
+    why: String,
+    refused: bool,
+}
+
+#[derive(Template)]
+#[template(path = "access_log.html")]
+struct AccessLogPage<'a> {
+    c: Chrome<'a>,
+    rows: Vec<LogRow>,
+}
+
+fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
+    let local = e.occurred_at.0.to_offset(time::UtcOffset::UTC);
+    let when = format!(
+        "{} {:02}:{:02} UTC",
+        format_date(c.tr, local.date()),
+        local.hour(),
+        local.minute()
+    );
+    let what = match (e.action.as_str(), e.section.as_deref()) {
+        ("grant", _) => c.t("log-what-grant"),
+        ("revoke", _) => c.t("log-what-revoke"),
+        (action, Some(section)) => c.t_with(
+            &format!("log-what-{action}"),
+            &[("section", c.t(&format!("section-{section}")).to_lowercase().as_str())],
+        ),
+        (action, None) => action.to_owned(),
+    };
+    LogRow {
+        when,
+        who: e.actor_name.clone().unwrap_or_else(|| c.t("log-who-unknown")),
+        organisation: e.organisation_name.clone().unwrap_or_default(),
+        what,
+        why: c.t(&format!("purpose-{}", e.purpose)),
+        refused: e.outcome.starts_with("deny"),
+    }
+}
+
+pub async fn access_log(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
+    let grant = own(&state, &session, Action::Read, "audit-log").await?;
+    let entries = audit::access_log(&state.db, &grant, 500)
+        .await?
+        .map_err(|_| AppError::NotFound)?;
+    let c = Chrome::new(&session).await?.crumb("/access-log", "nav-access-log");
+    let rows = entries.iter().map(|e| describe(&c, e)).collect();
+    Ok(render(&AccessLogPage { c, rows })?.into_response())
+}
+
+/// The people whose records a professional or carer may open, each passing the choke point (and audited).
+pub async fn shared_with_me(
+    state: &AppState,
+    user: &users::User,
+) -> Result<Vec<(PersonId, String, Option<String>)>, AppError> {
+    let now = state.now();
+    let candidates = consents::candidates_shared_with(&state.db, user.id, user.organisation_id, now).await?;
+    let mut out = Vec::new();
+    for person in candidates {
+        let request = Request {
+            section: Section::Record,
+            label: Sensitivity::General,
+            action: Action::Read,
+        };
+        let Ok(grant) = authorize(state, user, person, request, "person-list", "direct-care").await else {
+            continue;
+        };
+        if let Some(p) = people::summary(&state.db, &grant).await? {
+            out.push((p.id, p.full_name(), p.nhs_number.map(|n| n.to_string())));
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+#[derive(Template)]
+#[template(path = "record_summary.html")]
+struct RecordSummaryPage<'a> {
+    c: Chrome<'a>,
+    person: people::Person,
+}
+
+/// A person's record as a professional or carer with consent sees it.
+pub async fn record(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = session.require_user()?.clone();
+    let person = Uuid::parse_str(&id).map(PersonId).map_err(|_| AppError::NotFound)?;
+    let request = Request {
+        section: Section::Record,
+        label: Sensitivity::General,
+        action: Action::Read,
+    };
+    let grant = authorize(&state, &user, person, request, "person-summary", "direct-care").await?;
+    let person = people::summary(&state.db, &grant).await?.ok_or(AppError::NotFound)?;
+    let c = Chrome::new(&session)
+        .await?
+        .link(&format!("/records/{id}"), person.full_name());
+    Ok(render(&RecordSummaryPage { c, person })?.into_response())
+}

@@ -1,0 +1,134 @@
+//! Consent through the pages, on both backends: nothing without the person's say-so, revocation on the very
+//! next request, a refusal that looks exactly like "no such person", and every access in the person's log.
+
+mod support;
+
+use anyhow::Context;
+use axum::http::StatusCode;
+use carepact_domain::identity::Email;
+use carepact_store::{organisations, people, users};
+use support::*;
+
+async fn person_id(app: &TestApp, email: &str) -> anyhow::Result<String> {
+    let user = users::find_by_email(&app.state.db, &Email::parse(email).map_err(anyhow::Error::msg)?)
+        .await?
+        .context("user")?;
+    Ok(people::for_user(&app.state.db, user.id)
+        .await?
+        .context("person")?
+        .id
+        .to_string())
+}
+
+async fn riverside(app: &TestApp) -> anyhow::Result<String> {
+    let orgs = organisations::list(&app.state.db).await?;
+    Ok(orgs
+        .iter()
+        .find(|o| o.name == "Riverside Medical Practice")
+        .context("org")?
+        .id
+        .to_string())
+}
+
+carepact_testkit::backend_tests! {
+    fixture = app;
+
+    async fn a_person_shares_with_their_practice_then_stops(app: TestApp) {
+        let amina = person_id(&app, PERSON).await?;
+        let record = format!("/records/{amina}");
+        let mut gp = app.client().signed_in(GP).await?;
+        let before = gp.get(&record).await?;
+        assert_eq!(before.status, StatusCode::NOT_FOUND);
+        let nobody = gp.get("/records/0190c9a0-0000-7000-8000-000000000000").await?;
+        assert_eq!((nobody.status, nobody.h1()), (before.status, before.h1()), "refused looks exactly like absent");
+        assert!(gp.get("/").await?.contains("No one has shared their record with you yet."));
+
+        let mut person = app.client().signed_in(PERSON).await?;
+        let org = riverside(&app).await?;
+        let shared = person
+            .submit("/sharing", "/sharing", &[("grantee", "organisation"), ("organisation", &org), ("sections", "record"), ("labels", "general"), ("access", "read")])
+            .await?;
+        assert_eq!(shared.location(), Some("/sharing"));
+        let list = person.get("/sharing").await?;
+        assert!(list.contains("You are now sharing your record."));
+        assert!(list.contains("Riverside Medical Practice") && list.contains("Health record"));
+
+        let home = gp.get("/").await?;
+        assert!(home.contains("Amina Khan"), "the practice's GP now sees Amina in their list");
+        let opened = gp.get(&record).await?;
+        assert_eq!(opened.status, StatusCode::OK);
+        assert_eq!(opened.h1(), "Amina Khan");
+        assert!(opened.contains("943 476 5919"));
+        // Staff of another organisation still see nothing.
+        let mut social_worker = app.client().signed_in("chris.murphy@carepact.example").await?;
+        assert_eq!(social_worker.get(&record).await?.status, StatusCode::NOT_FOUND);
+
+        let page = person.get("/sharing").await?;
+        let revoke = page.body.split("action=\"/sharing/").nth(1).and_then(|s| s.split('"').next()).context("revoke form")?.to_owned();
+        let csrf = page.csrf().context("csrf")?;
+        let done = person.post(&format!("/sharing/{revoke}"), &[("csrf_token", csrf.as_str())]).await?;
+        assert_eq!(done.location(), Some("/sharing"));
+        assert_eq!(gp.get(&record).await?.status, StatusCode::NOT_FOUND, "revocation works on the very next request");
+        assert!(!gp.get("/").await?.contains("Amina Khan"));
+
+        let log = person.get("/access-log").await?;
+        assert!(log.contains("Dr Sarah Patel"));
+        assert!(log.contains("Riverside Medical Practice"));
+        assert!(log.contains("Looked at your health record"));
+        assert!(log.contains("Refused"), "refused attempts are shown too");
+        assert!(log.contains("You started sharing your record") && log.contains("You stopped sharing your record"));
+        assert!(log.contains("Chris Murphy"), "the social worker's refused attempt is listed");
+        Ok(())
+    }
+
+    async fn a_carer_sees_only_what_the_person_shares(app: TestApp) {
+        let margaret = person_id(&app, "margaret@carepact.example").await?;
+        let mut peter = app.client().signed_in("peter@carepact.example").await?;
+        assert_eq!(peter.get(&format!("/records/{margaret}")).await?.status, StatusCode::NOT_FOUND);
+        let mut person = app.client().signed_in("margaret@carepact.example").await?;
+        let shared = person
+            .submit("/sharing", "/sharing", &[("grantee", "carer"), ("carer_email", "peter@carepact.example"), ("sections", "record"), ("sections", "care_plan"), ("labels", "general"), ("access", "write"), ("end_day", "1"), ("end_month", "1"), ("end_year", "2030")])
+            .await?;
+        assert_eq!(shared.location(), Some("/sharing"));
+        assert!(peter.get("/").await?.contains("Margaret Wilson"));
+        assert_eq!(peter.get(&format!("/records/{margaret}")).await?.status, StatusCode::OK);
+        // Peter is not a professional: sharing with him "as a professional" is refused with a clear message.
+        let wrong = person
+            .submit("/sharing", "/sharing", &[("grantee", "professional"), ("professional_email", "peter@carepact.example"), ("sections", "record"), ("labels", "general"), ("access", "read")])
+            .await?;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        assert!(wrong.contains("We could not find a professional with that email address"));
+        Ok(())
+    }
+
+    async fn the_sharing_form_explains_every_problem(app: TestApp) {
+        let mut person = app.client().signed_in(PERSON).await?;
+        let empty = person.submit("/sharing", "/sharing", &[]).await?;
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+        for message in ["Select who you want to share with", "Select at least one part of your record", "Select at least one kind of information", "Select what they can do"] {
+            assert!(empty.contains(message), "{message}");
+        }
+        let past = person
+            .submit("/sharing", "/sharing", &[("grantee", "organisation"), ("organisation", "not-an-id"), ("sections", "record"), ("labels", "general"), ("access", "read"), ("end_day", "1"), ("end_month", "1"), ("end_year", "2020")])
+            .await?;
+        assert!(past.contains("Choose an organisation"));
+        assert!(past.contains("The end date must be a real date after today"));
+        Ok(())
+    }
+
+    async fn only_the_person_manages_their_sharing(app: TestApp) {
+        let mut gp = app.client().signed_in(GP).await?;
+        assert_eq!(gp.get("/sharing").await?.status, StatusCode::FORBIDDEN);
+        assert_eq!(gp.get("/access-log").await?.status, StatusCode::FORBIDDEN);
+        let mut stranger = app.client();
+        assert_eq!(stranger.get("/sharing").await?.location(), Some("/sign-in"));
+        // One person cannot open another's record, nor revoke their consents.
+        let david = person_id(&app, "david@carepact.example").await?;
+        let mut amina = app.client().signed_in(PERSON).await?;
+        assert_eq!(amina.get(&format!("/records/{david}")).await?.status, StatusCode::NOT_FOUND);
+        let csrf = amina.get("/sharing").await?.csrf().context("csrf")?;
+        let forged = amina.post("/sharing/0190c9a0-0000-7000-8000-000000000000/revoke", &[("csrf_token", csrf.as_str())]).await?;
+        assert_eq!(forged.status, StatusCode::NOT_FOUND);
+        Ok(())
+    }
+}
