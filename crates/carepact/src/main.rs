@@ -37,6 +37,12 @@ enum Command {
     Serve(ServeArgs),
     /// Bring the database's structure up to date, then stop.
     Migrate(StoreArgs),
+    /// Check the audit log: every event is where it was written, unaltered, and none is missing. Names the first bad
+    /// event if not.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Invite the first system administrator of a new CarePact: prints a one-time link to set their password.
     CreateAdmin {
         #[command(flatten)]
@@ -51,6 +57,12 @@ enum Command {
         #[arg(long, env = "CAREPACT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every hash chain in the audit log. Exits with status 1 if anything was edited, deleted, reordered or cut off.
+    Verify(StoreArgs),
 }
 
 #[derive(Args)]
@@ -117,6 +129,29 @@ async fn open_store(args: &StoreArgs, max_connections: u32) -> anyhow::Result<Db
     Ok(db)
 }
 
+fn describe_fault(fault: &carepact_domain::audit::ChainFault) -> String {
+    use carepact_domain::audit::ChainFault;
+    match fault {
+        ChainFault::Gap {
+            chain,
+            expected_seq,
+            found_seq,
+        } => {
+            format!("in chain {chain}, event {expected_seq} is missing (the next stored event is number {found_seq})")
+        }
+        ChainFault::BadHash { chain, seq, id } => {
+            format!("in chain {chain}, event {seq} (id {id}) was altered, moved or does not follow its predecessor")
+        }
+        ChainFault::Truncated {
+            chain,
+            head_seq,
+            last_seq,
+        } => {
+            format!("in chain {chain}, the newest events were cut off: {head_seq} were written, {last_seq} remain")
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -126,6 +161,23 @@ async fn main() -> anyhow::Result<()> {
             let db = open_store(&store, 2).await?;
             db.close().await;
             println!("The database is up to date.");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify(store),
+        } => {
+            let db = open_store(&store, 2).await?;
+            let result = carepact_store::audit::verify(&db).await?;
+            db.close().await;
+            match result {
+                Ok(report) => println!(
+                    "The audit log is intact: {} events in {} chains.",
+                    report.events, report.chains
+                ),
+                Err(fault) => {
+                    eprintln!("The audit log has been tampered with: {}", describe_fault(&fault));
+                    std::process::exit(1);
+                }
+            }
         }
         Command::CreateAdmin {
             store,

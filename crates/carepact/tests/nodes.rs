@@ -260,3 +260,48 @@ fn create_admin_prints_a_link_that_sets_up_the_first_administrator() -> Result<(
     node.stop()?;
     Ok(())
 }
+
+#[test]
+fn audit_verify_reports_an_intact_log_and_names_a_tampered_event() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("carepact.db");
+    let url = format!("sqlite://{}", path.display());
+    let node = Node::start(&url, true)?;
+    let cookie = sign_in(&node.addr, "amina@carepact.example")?;
+    for _ in 0..3 {
+        assert_eq!(
+            request(&node.addr, "GET", "/access-log", Some(&cookie), None)?.status,
+            200
+        );
+    }
+    node.stop()?;
+    let ok = Command::new(BIN)
+        .args(["audit", "verify", "--database-url", &url])
+        .output()?;
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("The audit log is intact: 3 events"));
+
+    // Alter the second event behind CarePact's back, as someone with access to the database file could.
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let db = carepact_store::Db::connect(&url).await?;
+        carepact_store::on_db!(&db, write, |p| sqlx::query(
+            "UPDATE audit_events SET purpose = 'other' WHERE seq = 2"
+        )
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+        db.close().await;
+        anyhow::Ok(())
+    })?;
+    let bad = Command::new(BIN)
+        .args(["audit", "verify", "--database-url", &url])
+        .output()?;
+    assert_eq!(bad.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("event 2") && message.contains("was altered"),
+        "{message}"
+    );
+    Ok(())
+}
