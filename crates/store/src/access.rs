@@ -16,7 +16,15 @@ use uuid::Uuid;
 use crate::audit::AuditWriter;
 use crate::{Db, Result, consents, on_db};
 
-/// Proof that one actor may do one thing to one person's data. Only [`authorize`] makes these.
+/// Proof that one actor may do one thing to one person's data. Only [`authorize`] makes these; code elsewhere
+/// cannot forge one:
+///
+/// ```compile_fail,E0451
+/// use carepact_domain::consent::{Action, Basis, Request, Section, Sensitivity};
+/// use carepact_domain::identity::{PersonId, UserId};
+/// let request = Request { section: Section::Record, label: Sensitivity::General, action: Action::Read };
+/// let forged = carepact_store::access::Grant { person: PersonId::new(), actor: UserId::new(), request, basis: Basis::Owner };
+/// ```
 #[derive(Debug, Clone)]
 pub struct Grant {
     person: PersonId,
