@@ -243,3 +243,151 @@ pub async fn revoke(
     .await)?;
     Ok(Ok(changed))
 }
+
+/// Emergency access as stored, for the person's log and the organisation's privacy report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyAccess {
+    pub id: Uuid,
+    pub person: PersonId,
+    pub user_name: String,
+    pub organisation_name: Option<String>,
+    pub reason: String,
+    pub starts: OffsetDateTime,
+    pub ends: OffsetDateTime,
+}
+
+/// The person a clinician is looking for in an emergency, by NHS number. Only for opening break-glass: the lookup
+/// happens inside [`open_break_glass`], which records it whatever the outcome.
+pub async fn open_break_glass(
+    db: &Db,
+    actor: &carepact_domain::consent::Actor,
+    nhs_number: &carepact_domain::NhsNumber,
+    reason: &str,
+    notice: impl FnOnce(&str) -> Option<(String, String)>,
+    now: OffsetDateTime,
+) -> Result<Option<(PersonId, OffsetDateTime)>> {
+    let id = Uuid::now_v7();
+    let ends = now + carepact_domain::consent::BREAK_GLASS_LIMIT;
+    let found: Option<(Uuid, Option<String>)> = on_db!(db, read, |p| sqlx::query_as(
+        "SELECT id, email FROM people WHERE nhs_number = $1"
+    )
+    .bind(nhs_number.as_digits())
+    .fetch_optional(p)
+    .await)?;
+    let event = |person: Option<Uuid>, outcome: String| Event {
+        id: Uuid::now_v7(),
+        occurred_at: now,
+        actor: Some(actor.user.0),
+        actor_role: "professional".into(),
+        organisation: actor.organisation.map(|o| o.0),
+        on_behalf_of: None,
+        person,
+        action: "break-glass".into(),
+        section: None,
+        entity: format!("break-glass:{id}"),
+        purpose: "emergency".into(),
+        outcome,
+    };
+    let backend = db.backend();
+    let Some((person, email)) = found else {
+        let events = [event(None, "deny:not-found".into())];
+        on_db!(db, write, |p| async {
+            let mut tx = p.begin().await?;
+            append_in_tx!(tx, backend, &events)?;
+            tx.commit().await
+        }
+        .await)?;
+        return Ok(None);
+    };
+    let events = [event(Some(person), format!("permit:break-glass:{id}"))];
+    let message = email
+        .as_deref()
+        .and_then(|to| notice(to).map(|(subject, body)| (to.to_owned(), subject, body)));
+    on_db!(db, write, |p| {
+        async {
+        let mut tx = p.begin().await?;
+        sqlx::query(
+            "INSERT INTO break_glass (id, person_id, user_id, organisation_id, reason, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(person)
+        .bind(actor.user.0)
+        .bind(actor.organisation.map(|o| o.0))
+        .bind(reason)
+        .bind(DbTime(now))
+        .bind(DbTime(ends))
+        .execute(&mut *tx)
+        .await?;
+        append_in_tx!(tx, backend, &events)?;
+        if let Some((to, subject, body)) = &message {
+            let mail = crate::outbox::NewEmail { to, subject, body, idempotency_key: None };
+            crate::outbox::insert_email!(&mut *tx, mail, now)?;
+        }
+        tx.commit().await
+    }
+    .await
+    })?;
+    Ok(Some((PersonId(person), ends)))
+}
+
+#[derive(sqlx::FromRow)]
+struct EmergencyRow {
+    id: Uuid,
+    person_id: Uuid,
+    user_name: String,
+    organisation_name: Option<String>,
+    reason: String,
+    starts_at: DbTime,
+    ends_at: DbTime,
+}
+
+impl From<EmergencyRow> for EmergencyAccess {
+    fn from(r: EmergencyRow) -> Self {
+        Self {
+            id: r.id,
+            person: PersonId(r.person_id),
+            user_name: r.user_name,
+            organisation_name: r.organisation_name,
+            reason: r.reason,
+            starts: r.starts_at.0,
+            ends: r.ends_at.0,
+        }
+    }
+}
+
+macro_rules! select_emergency {
+    ($rest:literal) => {
+        concat!(
+            "SELECT b.id, b.person_id, u.display_name AS user_name, o.name AS organisation_name, b.reason, b.starts_at, \
+             b.ends_at FROM break_glass b JOIN users u ON u.id = b.user_id LEFT JOIN organisations o ON o.id = b.organisation_id ",
+            $rest
+        )
+    };
+}
+
+/// Emergency accesses to the person's record, newest first: the person's own only.
+pub async fn emergency_accesses(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec<EmergencyAccess>, Denied>> {
+    if !grant.is_owner() {
+        return Ok(Err(Denied));
+    }
+    let rows: Vec<EmergencyRow> = on_db!(db, read, |p| sqlx::query_as(select_emergency!(
+        "WHERE b.person_id = $1 ORDER BY b.starts_at DESC"
+    ))
+    .bind(grant.person().0)
+    .fetch_all(p)
+    .await)?;
+    Ok(Ok(rows.into_iter().map(EmergencyAccess::from).collect()))
+}
+
+/// Emergency accesses opened by an organisation's staff, for its privacy officer's report: who, when, until when
+/// and why. It names no person: reviewing a case is done with the clinician, and reading the person's details would
+/// itself need the person's consent.
+pub async fn emergency_report(db: &Db, organisation: OrganisationId) -> Result<Vec<EmergencyAccess>> {
+    let rows: Vec<EmergencyRow> = on_db!(db, read, |p| sqlx::query_as(select_emergency!(
+        "WHERE b.organisation_id = $1 ORDER BY b.starts_at DESC"
+    ))
+    .bind(organisation.0)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows.into_iter().map(EmergencyAccess::from).collect())
+}

@@ -319,3 +319,38 @@ purpose-direct-care = Your care
 purpose-person-access = You looked at your own record
 purpose-person-choice = Your choice
 record-no-items = No health records have been imported for this person yet.
+
+## Emergency access
+nav-emergency = Emergency access to a record
+nav-emergency-report = Emergency access by your staff
+emergency-title = Emergency access to a record
+emergency-warning-heading = Only in an emergency
+emergency-warning = Use this only when someone needs care now and cannot give consent. You will see their record, read-only, for up to 24 hours. The person is told at once, sees your name and reason, and your organisation's privacy officer reviews every use.
+label-emergency-reason = Reason
+hint-emergency-reason = Say why you need the record now. The person will read this.
+label-emergency-confirm = I understand that this is recorded, the person is told and my organisation reviews it
+emergency-button = Open the record
+error-emergency-reason = Enter the reason you need the record
+error-emergency-reason-short = Give a fuller reason (at least 10 characters)
+error-emergency-confirm = Confirm that you understand this is recorded and reviewed
+error-emergency-not-found = We could not find a record with that NHS number
+flash-emergency-open = Emergency access is open for up to 24 hours. The person has been told.
+emergency-record-heading = Emergency access
+emergency-record-body = You are seeing this record without the person's consent, under emergency access. It is recorded and reviewed.
+emergency-log-heading = Your record was opened in an emergency
+emergency-log-intro = A clinician opened your record without your consent because they said it was an emergency. If you do not think it was right, contact the organisation named below.
+emergency-caption = Emergency access
+emergency-from = From
+emergency-until = Until
+emergency-report-intro = Every time a member of your staff opened a record without consent in an emergency: who, when and why. Review each one.
+emergency-report-none = No one has used emergency access.
+log-what-break-glass = Opened your record in an emergency
+purpose-emergency = Emergency
+email-break-glass-subject = Your CarePact record was opened in an emergency
+email-break-glass-body =
+    A clinician opened your CarePact record without your consent because they said it was an emergency.
+
+    To see who opened it and why, sign in to CarePact:
+    { $link }
+
+    CarePact

@@ -109,7 +109,11 @@ pub async fn create_organisation(
 }
 
 /// The organisation, if the user may manage it: the system admin any, an organisation admin their own.
-async fn manageable(state: &AppState, session: &Session, id: &str) -> Result<(User, Organisation), AppError> {
+pub(crate) async fn manageable(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+) -> Result<(User, Organisation), AppError> {
     let user = require_role(session, &[Role::SystemAdmin, Role::OrganisationAdmin])?;
     let id = Uuid::parse_str(id)
         .map(OrganisationId)

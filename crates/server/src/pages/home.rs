@@ -23,6 +23,7 @@ struct HomePage<'a> {
     is_staff: bool,
     can_register_people: bool,
     is_org_admin: bool,
+    is_professional: bool,
     is_carer: bool,
     is_commissioner: bool,
     system: Option<SystemSummary>,
@@ -65,6 +66,7 @@ pub async fn home(State(state): State<AppState>, session: Session) -> Result<Res
             .iter()
             .any(|r| user.has_role(*r)),
         is_org_admin: user.has_role(Role::OrganisationAdmin),
+        is_professional: user.has_role(Role::Professional),
         is_carer: user.has_role(Role::Carer),
         is_commissioner: user.has_role(Role::Commissioner),
         user,

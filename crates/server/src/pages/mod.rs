@@ -17,6 +17,7 @@ pub mod ops;
 mod account;
 mod admin;
 mod auth;
+mod emergency;
 mod home;
 mod people;
 mod sharing;
@@ -62,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route("/sharing/{id}/revoke", post(sharing::revoke))
         .route("/access-log", get(sharing::access_log))
         .route("/records/{id}", get(sharing::record))
+        .route("/emergency-access", get(emergency::form).post(emergency::open))
+        .route("/organisations/{id}/emergency-access", get(emergency::report))
         .route("/admin/organisations", get(admin::organisations))
         .route(
             "/admin/organisations/new",

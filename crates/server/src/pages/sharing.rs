@@ -279,6 +279,7 @@ struct LogRow {
 struct AccessLogPage<'a> {
     c: Chrome<'a>,
     rows: Vec<LogRow>,
+    emergencies: Vec<crate::pages::emergency::EmergencyRow>,
 }
 
 fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
@@ -291,6 +292,7 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
     );
     let what = match (e.action.as_str(), e.section.as_deref()) {
         ("grant", _) => c.t("log-what-grant"),
+        ("break-glass", _) => c.t("log-what-break-glass"),
         ("revoke", _) => c.t("log-what-revoke"),
         (action, Some(section)) => c.t_with(
             &format!("log-what-{action}"),
@@ -313,9 +315,13 @@ pub async fn access_log(State(state): State<AppState>, session: Session) -> Resu
     let entries = audit::access_log(&state.db, &grant, 500)
         .await?
         .map_err(|_| AppError::NotFound)?;
+    let emergencies = consents::emergency_accesses(&state.db, &grant)
+        .await?
+        .map_err(|_| AppError::NotFound)?;
     let c = Chrome::new(&session).await?.crumb("/access-log", "nav-access-log");
     let rows = entries.iter().map(|e| describe(&c, e)).collect();
-    Ok(render(&AccessLogPage { c, rows })?.into_response())
+    let emergencies = crate::pages::emergency::rows(&c, &emergencies);
+    Ok(render(&AccessLogPage { c, rows, emergencies })?.into_response())
 }
 
 /// The people whose records a professional or carer may open, each passing the choke point (and audited).
@@ -348,6 +354,8 @@ pub async fn shared_with_me(
 struct RecordSummaryPage<'a> {
     c: Chrome<'a>,
     person: people::Person,
+    /// Opened under emergency access rather than consent.
+    emergency: bool,
 }
 
 /// A person's record as a professional or carer with consent sees it.
@@ -368,5 +376,6 @@ pub async fn record(
     let c = Chrome::new(&session)
         .await?
         .link(&format!("/records/{id}"), person.full_name());
-    Ok(render(&RecordSummaryPage { c, person })?.into_response())
+    let emergency = matches!(grant.basis(), carepact_domain::consent::Basis::BreakGlass(_));
+    Ok(render(&RecordSummaryPage { c, person, emergency })?.into_response())
 }
