@@ -111,6 +111,7 @@ macro_rules! insert_consent {
         .map(|_| ())
     }};
 }
+pub(crate) use insert_consent;
 
 /// The people who may have shared something with `user` (by name, as carer, or through their organisation) — only
 /// their ids. Nothing about them is disclosed until each passes [`crate::access::authorize`], which audits it.

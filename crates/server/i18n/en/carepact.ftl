@@ -354,3 +354,32 @@ email-break-glass-body =
     { $link }
 
     CarePact
+
+## Requests for access
+nav-access-requests = Ask to see a record
+requests-intro = Ask a person to share their record with you. They decide. We tell them who you are and why you ask.
+requests-sections = Which parts of their record?
+label-request-reason = Why you are asking
+hint-request-reason = The person will read this.
+request-button = Send request
+requests-caption = Your requests
+requests-asked = Asked
+requests-granted = Shared with you
+requests-waiting = Waiting
+flash-done-request-sent = Your request has been sent. If the person uses CarePact, they will be asked.
+error-share-sections-ask = Select at least one part of the record
+error-request-reason = Say why you are asking
+requests-for-you = Requests to see your record
+requests-wants = Asks to see: { $sections }.
+request-approve = Share
+request-decline = Decline
+flash-done-request-approved = You are now sharing your record with them. You can stop at any time.
+flash-done-request-declined = You have declined the request. They are not told that you declined.
+email-access-request-subject = Someone has asked to see your CarePact record
+email-access-request-body =
+    A professional has asked to see part of your CarePact record. You decide whether to share.
+
+    To answer, sign in to CarePact:
+    { $link }
+
+    CarePact

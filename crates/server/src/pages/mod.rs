@@ -20,6 +20,7 @@ mod auth;
 mod emergency;
 mod home;
 mod people;
+mod requests;
 mod sharing;
 
 /// The signed-in user's own person record (if they are a person) and organisation (if they are staff).
@@ -64,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/access-log", get(sharing::access_log))
         .route("/records/{id}", get(sharing::record))
         .route("/emergency-access", get(emergency::form).post(emergency::open))
+        .route("/access-requests", get(requests::show).post(requests::ask))
+        .route("/sharing/requests/{id}/{verdict}", post(requests::answer))
         .route("/organisations/{id}/emergency-access", get(emergency::report))
         .route("/admin/organisations", get(admin::organisations))
         .route(

@@ -35,6 +35,14 @@ async fn own(state: &AppState, session: &Session, action: Action, entity: &str) 
     authorize(state, &user, person.id, request, entity, "person-access").await
 }
 
+struct RequestRow {
+    id: Uuid,
+    who: String,
+    organisation: String,
+    reason: String,
+    sections: Vec<String>,
+}
+
 struct ConsentRow {
     id: Uuid,
     who: String,
@@ -51,6 +59,7 @@ struct ConsentRow {
 #[template(path = "sharing.html")]
 struct SharingPage<'a> {
     c: Chrome<'a>,
+    requests: Vec<RequestRow>,
     csrf: String,
     rows: Vec<ConsentRow>,
     organisations: Vec<Organisation>,
@@ -106,6 +115,9 @@ async fn page(state: &AppState, session: &Session, form: Fields, errors: Errors)
     let list = consents::list(&state.db, &grant)
         .await?
         .map_err(|_| AppError::NotFound)?;
+    let pending = carepact_store::requests::pending(&state.db, &grant)
+        .await?
+        .map_err(|_| AppError::NotFound)?;
     let c = Chrome::new(session)
         .await?
         .crumb("/sharing", "nav-sharing")
@@ -115,7 +127,21 @@ async fn page(state: &AppState, session: &Session, form: Fields, errors: Errors)
     } else {
         StatusCode::BAD_REQUEST
     };
+    let requests = pending
+        .into_iter()
+        .map(|r| RequestRow {
+            id: r.id,
+            who: r.requester_name,
+            organisation: r.organisation_name.unwrap_or_default(),
+            reason: r.reason,
+            sections: Sections::from_bits(r.sections)
+                .iter()
+                .map(|s| c.t(&format!("section-{}", s.code())))
+                .collect(),
+        })
+        .collect();
     let page = SharingPage {
+        requests,
         csrf: session.csrf_token().await?,
         rows: rows(&c, list, state.now()),
         c,
