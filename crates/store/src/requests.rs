@@ -15,22 +15,16 @@ use crate::consents::insert_consent;
 use crate::outbox::{NewEmail, insert_email};
 use crate::{Db, DbTime, Result, on_db};
 
-fn event(
-    actor: Option<Uuid>,
-    role: &str,
-    org: Option<Uuid>,
-    person: Option<Uuid>,
-    action: &str,
-    id: Uuid,
-    outcome: &str,
-    now: OffsetDateTime,
-) -> Event {
+/// Who acted: user, role and organisation.
+type Who<'a> = (Option<Uuid>, &'a str, Option<Uuid>);
+
+fn event(who: Who<'_>, person: Option<Uuid>, action: &str, id: Uuid, outcome: &str, now: OffsetDateTime) -> Event {
     Event {
         id: Uuid::now_v7(),
         occurred_at: now,
-        actor,
-        actor_role: role.into(),
-        organisation: org,
+        actor: who.0,
+        actor_role: who.1.into(),
+        organisation: who.2,
         on_behalf_of: None,
         person,
         action: action.into(),
@@ -61,9 +55,7 @@ pub async fn ask(
     .await)?;
     let person_id = person.as_ref().map(|(id, _)| *id);
     let events = [event(
-        Some(actor.user.0),
-        "professional",
-        actor.organisation.map(|o| o.0),
+        (Some(actor.user.0), "professional", actor.organisation.map(|o| o.0)),
         person_id,
         "request-access",
         id,
@@ -171,9 +163,7 @@ pub async fn answer(
         ("decline-request", "permit:owner")
     };
     let mut events = vec![event(
-        Some(grant.actor().0),
-        "person",
-        None,
+        (Some(grant.actor().0), "person", None),
         Some(person.0),
         action,
         request,
@@ -182,9 +172,7 @@ pub async fn answer(
     )];
     if approve {
         let mut grant_event = event(
-            Some(grant.actor().0),
-            "person",
-            None,
+            (Some(grant.actor().0), "person", None),
             Some(person.0),
             "grant",
             request,
@@ -231,15 +219,14 @@ pub struct MyRequest {
 }
 
 pub async fn mine(db: &Db, requester: carepact_domain::identity::UserId) -> Result<Vec<MyRequest>> {
-    let rows: Vec<(String, DbTime, String)> =
-        on_db!(db, read, |p| {
-            sqlx::query_as(
+    let rows: Vec<(String, DbTime, String)> = on_db!(db, read, |p| {
+        sqlx::query_as(
         "SELECT nhs_number, created_at, status FROM access_requests WHERE requester_id = $1 ORDER BY created_at DESC"
     )
     .bind(requester.0)
     .fetch_all(p)
     .await
-        })?;
+    })?;
     Ok(rows
         .into_iter()
         .map(|(nhs_number, at, status)| MyRequest {
