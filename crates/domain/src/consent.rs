@@ -80,62 +80,48 @@ impl Sensitivity {
     }
 }
 
-/// A set of sections, stored as bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Sections(u8);
+/// A set of one of the enums above, stored as bits (as it is in the database).
+macro_rules! bit_set {
+    ($(#[$doc:meta])* $name:ident of $item:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub struct $name(u8);
 
-impl Sections {
-    pub fn of(sections: &[Section]) -> Self {
-        Self(sections.iter().fold(0, |acc, s| acc | s.bit()))
-    }
-    pub fn all() -> Self {
-        Self::of(&Section::ALL)
-    }
-    pub fn contains(self, s: Section) -> bool {
-        self.0 & s.bit() != 0
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    pub fn bits(self) -> i32 {
-        i32::from(self.0)
-    }
-    /// Only bits that name a section are kept.
-    pub fn from_bits(bits: i32) -> Self {
-        Self(u8::try_from(bits & i32::from(Self::all().0)).unwrap_or(0))
-    }
-    pub fn iter(self) -> impl Iterator<Item = Section> {
-        Section::ALL.into_iter().filter(move |s| self.contains(*s))
-    }
+        impl $name {
+            pub fn of(items: &[$item]) -> Self {
+                Self(items.iter().fold(0, |acc, i| acc | i.bit()))
+            }
+            pub fn all() -> Self {
+                Self::of(&$item::ALL)
+            }
+            pub fn contains(self, i: $item) -> bool {
+                self.0 & i.bit() != 0
+            }
+            pub fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+            pub fn bits(self) -> i32 {
+                i32::from(self.0)
+            }
+            /// Only bits that name a member are kept.
+            pub fn from_bits(bits: i32) -> Self {
+                Self(u8::try_from(bits & i32::from(Self::all().0)).unwrap_or(0))
+            }
+            pub fn iter(self) -> impl Iterator<Item = $item> {
+                $item::ALL.into_iter().filter(move |i| self.contains(*i))
+            }
+        }
+    };
 }
 
-/// A set of sensitivity labels, stored as bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Labels(u8);
-
-impl Labels {
-    pub fn of(labels: &[Sensitivity]) -> Self {
-        Self(labels.iter().fold(0, |acc, s| acc | s.bit()))
-    }
-    pub fn all() -> Self {
-        Self::of(&Sensitivity::ALL)
-    }
-    pub fn contains(self, s: Sensitivity) -> bool {
-        self.0 & s.bit() != 0
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    pub fn bits(self) -> i32 {
-        i32::from(self.0)
-    }
-    pub fn from_bits(bits: i32) -> Self {
-        Self(u8::try_from(bits & i32::from(Self::all().0)).unwrap_or(0))
-    }
-    pub fn iter(self) -> impl Iterator<Item = Sensitivity> {
-        Sensitivity::ALL.into_iter().filter(move |s| self.contains(*s))
-    }
-}
+bit_set!(
+    /// A set of sections.
+    Sections of Section
+);
+bit_set!(
+    /// A set of sensitivity labels.
+    Labels of Sensitivity
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
