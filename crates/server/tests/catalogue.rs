@@ -122,7 +122,18 @@ fn every_message_used_exists_and_every_message_is_used() {
             .iter()
             .map(|l| format!("label-sensitivity-{}", l.code())),
     );
-    used.extend(["read", "write"].map(|a| format!("log-what-{a}")));
+    used.extend(
+        [
+            "read",
+            "write",
+            "own-consents",
+            "own-audit-log",
+            "approve-request",
+            "decline-request",
+            "request-access",
+        ]
+        .map(|a| format!("log-what-{a}")),
+    );
     used.extend(["direct-care", "person-access", "person-choice", "emergency"].map(|p| format!("purpose-{p}")));
     // Email kinds are named once in code and stand for a subject and a body in the catalogue.
     let kinds: Vec<String> = used.iter().filter(|id| id.starts_with("email-")).cloned().collect();

@@ -78,6 +78,8 @@ carepact_testkit::backend_tests! {
         assert!(log.contains("Refused"), "refused attempts are shown too");
         assert!(log.contains("You started sharing your record") && log.contains("You stopped sharing your record"));
         assert!(log.contains("Chris Murphy"), "the social worker's refused attempt is listed");
+        assert!(log.contains("You looked at who can see your record"));
+        assert!(!log.contains("Changed your health record"), "sharing is not shown as a change to the record");
         Ok(())
     }
 

@@ -151,7 +151,7 @@ carepact_testkit::backend_tests! {
             .await?;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         assert!(bad.contains("<a href=\"#nhs_number\">Enter a valid NHS number: check it has been typed correctly</a>"));
-        assert!(bad.contains("<a href=\"#date_of_birth\">Date of birth must be a real date</a>"));
+        assert!(bad.contains("<a href=\"#dob_day\">Date of birth must be a real date</a>"));
         assert!(bad.contains("value=\"943 476 5918\""), "what was typed is kept");
 
         let person = [

@@ -73,7 +73,9 @@ pub async fn register(State(state): State<AppState>, session: Session, form: Fie
         Err(problems) => {
             let mut errors = Errors::default();
             for p in problems {
-                errors.add(tr, p.field, p.message_id);
+                // A date's error links to its first box, as the NHS date-input pattern asks.
+                let field = if p.field == "date_of_birth" { "dob_day" } else { p.field };
+                errors.add(tr, field, p.message_id);
             }
             return form_page(&session, form, errors).await;
         }

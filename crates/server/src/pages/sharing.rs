@@ -246,7 +246,7 @@ pub async fn share(State(state): State<AppState>, session: Session, form: Fields
         ) {
             Ok(date) if date > now.date() => Some(date.with_time(Time::MIDNIGHT).assume_utc()),
             _ => {
-                errors.add(tr, "end_date", "error-share-end-date");
+                errors.add(tr, "end_day", "error-share-end-date");
                 None
             }
         }
@@ -316,10 +316,16 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
         local.hour(),
         local.minute()
     );
+    let own = e.outcome == "permit:owner";
     let what = match (e.action.as_str(), e.section.as_deref()) {
         ("grant", _) => c.t("log-what-grant"),
-        ("break-glass", _) => c.t("log-what-break-glass"),
         ("revoke", _) => c.t("log-what-revoke"),
+        ("break-glass", _) => c.t("log-what-break-glass"),
+        (action @ ("approve-request" | "decline-request" | "request-access"), _) => c.t(&format!("log-what-{action}")),
+        // The person's own visits to their sharing page and this log.
+        ("read", _) if own && matches!(e.entity.as_str(), "consents" | "audit-log") => {
+            c.t(&format!("log-what-own-{}", e.entity))
+        }
         (action, Some(section)) => c.t_with(
             &format!("log-what-{action}"),
             &[("section", c.t(&format!("section-{section}")).to_lowercase().as_str())],
@@ -336,6 +342,12 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
     }
 }
 
+/// The permission check before the person changes their sharing is recorded, but the change itself (sharing
+/// started, stopped, a request answered) is what the person wants to read: show that row, not both.
+fn shown_in_log(e: &AccessEntry) -> bool {
+    !(e.outcome == "permit:owner" && e.action == "write" && e.entity == "consents")
+}
+
 pub async fn access_log(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
     let grant = own(&state, &session, Action::Read, "audit-log").await?;
     let entries = audit::access_log(&state.db, &grant, 500)
@@ -345,7 +357,11 @@ pub async fn access_log(State(state): State<AppState>, session: Session) -> Resu
         .await?
         .map_err(|_| AppError::NotFound)?;
     let c = Chrome::new(&session).await?.crumb("/access-log", "nav-access-log");
-    let rows = entries.iter().map(|e| describe(&c, e)).collect();
+    let rows = entries
+        .iter()
+        .filter(|e| shown_in_log(e))
+        .map(|e| describe(&c, e))
+        .collect();
     let emergencies = crate::pages::emergency::rows(&c, &emergencies);
     Ok(render(&AccessLogPage { c, rows, emergencies })?.into_response())
 }
