@@ -37,9 +37,9 @@ pub async fn authorize(
     purpose: &str,
 ) -> Result<Grant, AppError> {
     let actor = actor(user);
-    let own = carepact_store::people::for_user(&state.db, user.id)
+    let own = carepact_store::people::id_for_user(&state.db, user.id)
         .await?
-        .is_some_and(|p| p.id == person);
+        .is_some_and(|p| p == person);
     let role = if own { "person" } else { acting_role(user) };
     let ask = Ask {
         actor: &actor,

@@ -128,6 +128,7 @@ fn every_message_used_exists_and_every_message_is_used() {
             "write",
             "own-consents",
             "own-audit-log",
+            "own-person-details",
             "approve-request",
             "decline-request",
             "request-access",

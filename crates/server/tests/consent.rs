@@ -13,10 +13,9 @@ async fn person_id(app: &TestApp, email: &str) -> anyhow::Result<String> {
     let user = users::find_by_email(&app.state.db, &Email::parse(email).map_err(anyhow::Error::msg)?)
         .await?
         .context("user")?;
-    Ok(people::for_user(&app.state.db, user.id)
+    Ok(people::id_for_user(&app.state.db, user.id)
         .await?
         .context("person")?
-        .id
         .to_string())
 }
 

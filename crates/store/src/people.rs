@@ -167,13 +167,16 @@ pub async fn summary(db: &Db, grant: &crate::access::Grant) -> Result<Option<Per
     row.map(Person::try_from).transpose()
 }
 
-/// The person whose account this is, if the user is a person.
-pub async fn for_user(db: &Db, user: UserId) -> Result<Option<Person>> {
-    let row: Option<Row> = on_db!(db, read, |p| sqlx::query_as(select!("WHERE p.user_id = $1"))
-        .bind(user.0)
-        .fetch_optional(p)
-        .await)?;
-    row.map(Person::try_from).transpose()
+/// The id of the person whose account this is, if the user is a person. Only the id: reading anything about the
+/// person goes through [`crate::access::authorize`].
+pub async fn id_for_user(db: &Db, user: UserId) -> Result<Option<PersonId>> {
+    let id: Option<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
+        "SELECT id FROM people WHERE user_id = $1"
+    )
+    .bind(user.0)
+    .fetch_optional(p)
+    .await)?;
+    Ok(id.map(PersonId))
 }
 
 pub async fn set_named_contact(db: &Db, person: PersonId, contact: Option<UserId>, now: OffsetDateTime) -> Result<()> {
@@ -197,24 +200,27 @@ pub struct ContactDetails {
     pub communication_needs: Option<String>,
 }
 
+/// Changes the person's own contact details. Only the person may, with a write grant on their record; the grant's
+/// audit event records the change.
 pub async fn update_contact_details(
     db: &Db,
-    person: PersonId,
+    grant: &crate::access::Grant,
     details: &ContactDetails,
     now: OffsetDateTime,
-) -> Result<()> {
-    on_db!(db, write, |p| {
-        sqlx::query(
+) -> Result<std::result::Result<(), crate::access::Denied>> {
+    if !grant.is_owner() || grant.action() != carepact_domain::consent::Action::Write {
+        return Ok(Err(crate::access::Denied));
+    }
+    on_db!(db, write, |p| sqlx::query(
         "UPDATE people SET preferred_name = $2, phone = $3, communication_needs = $4, updated_at = $5 WHERE id = $1"
     )
-    .bind(person.0)
+    .bind(grant.person().0)
     .bind(&details.preferred_name)
     .bind(&details.phone)
     .bind(&details.communication_needs)
     .bind(DbTime(now))
     .execute(p)
     .await
-    .map(|_| ())
-    })?;
-    Ok(())
+    .map(|_| ()))?;
+    Ok(Ok(()))
 }

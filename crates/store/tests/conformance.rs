@@ -2,7 +2,10 @@
 
 use anyhow::Result;
 use carepact_domain::NhsNumber;
+use carepact_domain::consent::{Action, Actor, Request, Section, Sensitivity};
 use carepact_domain::identity::{Email, NewPerson, OrganisationKind, Role};
+use carepact_store::access::{Ask, authorize};
+use carepact_store::audit::AuditWriter;
 use carepact_store::people::AccountStart;
 use carepact_store::users::NewUser;
 use carepact_store::{DbTime, StoreError, organisations, outbox, people, sessions, throttle, tokens, users};
@@ -68,8 +71,14 @@ carepact_testkit::backend_tests! {
 
     async fn a_person_and_their_account_are_created_together_or_not_at_all(t: TestDb) {
         let p = person("9434765919", "amina@example.org")?;
-        let (_, user) = people::create_with_account(&t.db, &p, AccountStart::Password("hash"), NOW).await?;
-        let stored = people::for_user(&t.db, user).await?.expect("created");
+        let (person_id, user) = people::create_with_account(&t.db, &p, AccountStart::Password("hash"), NOW).await?;
+        assert_eq!(people::id_for_user(&t.db, user).await?, Some(person_id));
+        // Reading the person's details needs a grant, here the person's own.
+        let owner = Actor { user, roles: vec![Role::Person], organisation: None };
+        let request = Request { section: Section::Record, label: Sensitivity::General, action: Action::Read };
+        let ask = Ask { actor: &owner, role: "person", on_behalf_of: None, person: person_id, request, entity: "test", purpose: "test" };
+        let grant = authorize(&t.db, &AuditWriter::start(t.db.clone()), &ask, NOW).await?.expect("own record");
+        let stored = people::summary(&t.db, &grant).await?.expect("created");
         assert_eq!(stored.nhs_number.map(|n| n.to_string()).as_deref(), Some("943 476 5919"));
         assert_eq!(stored.date_of_birth, date!(1961 - 04 - 12));
         assert_eq!(stored.named_contact, None);

@@ -4,7 +4,10 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use carepact_domain::consent::{Action, Request, Section, Sensitivity};
 use carepact_domain::identity::{FieldError, optional_text};
+
+use crate::access::authorize;
 use carepact_store::organisations::Organisation;
 use carepact_store::people::{self, ContactDetails, Person};
 use carepact_store::users::{self, User};
@@ -79,9 +82,15 @@ pub async fn update_details(
     form: Fields,
 ) -> Result<Response, AppError> {
     let user = session.require_user()?;
-    let person = people::for_user(&state.db, user.id)
+    let person = people::id_for_user(&state.db, user.id)
         .await?
         .ok_or(AppError::Forbidden("error-forbidden-body"))?;
+    let request = Request {
+        section: Section::Record,
+        label: Sensitivity::General,
+        action: Action::Write,
+    };
+    let grant = authorize(&state, user, person, request, "person-details", "person-access").await?;
     let tr = session.tr();
     let mut errors = Errors::default();
     let mut field = |name: &'static str, max: usize| {
@@ -97,7 +106,9 @@ pub async fn update_details(
     if !errors.is_empty() {
         return page(&state, &session, Some(details), errors).await;
     }
-    people::update_contact_details(&state.db, person.id, &details, state.now()).await?;
+    people::update_contact_details(&state.db, &grant, &details, state.now())
+        .await?
+        .map_err(|_| AppError::NotFound)?;
     session.set_flash("flash-done-details-saved").await?;
     Ok(Redirect::to("/account").into_response())
 }

@@ -4,6 +4,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
+use carepact_domain::consent::{Action, Request, Section, Sensitivity};
 use carepact_domain::identity::Role;
 use carepact_store::organisations::{self, Organisation};
 use carepact_store::people::{self as people_store, Person};
@@ -23,17 +24,25 @@ mod people;
 mod requests;
 mod sharing;
 
-/// The signed-in user's own person record (if they are a person) and organisation (if they are staff).
 pub(crate) use sharing::shared_with_me;
 
+/// The signed-in user's own person record (if they are a person: read through the choke point like anyone's, and
+/// so recorded in their access log) and organisation (if they are staff).
 pub(crate) async fn profile(
     state: &AppState,
     user: &User,
 ) -> Result<(Option<Person>, Option<Organisation>), crate::errors::AppError> {
-    let person = if user.has_role(Role::Person) {
-        people_store::for_user(&state.db, user.id).await?
-    } else {
-        None
+    let person = match people_store::id_for_user(&state.db, user.id).await? {
+        Some(id) if user.has_role(Role::Person) => {
+            let request = Request {
+                section: Section::Record,
+                label: Sensitivity::General,
+                action: Action::Read,
+            };
+            let grant = crate::access::authorize(state, user, id, request, "person-details", "person-access").await?;
+            people_store::summary(&state.db, &grant).await?
+        }
+        _ => None,
     };
     let organisation = match user.organisation_id {
         Some(id) => organisations::get(&state.db, id).await?,

@@ -127,13 +127,15 @@ pub async fn answer(
         "decline" => false,
         _ => return Err(AppError::NotFound),
     };
-    let person = people::for_user(&state.db, user.id).await?.ok_or(AppError::NotFound)?;
+    let person = people::id_for_user(&state.db, user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let request = Request {
         section: Section::Record,
         label: Sensitivity::General,
         action: Action::Write,
     };
-    let grant = authorize(&state, &user, person.id, request, "consents", "person-access").await?;
+    let grant = authorize(&state, &user, person, request, "consents", "person-access").await?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     if !requests::answer(&state.db, &grant, id, approve, state.now())
         .await?

@@ -26,13 +26,15 @@ use crate::state::AppState;
 /// The signed-in person's grant over their own data, for `entity`.
 async fn own(state: &AppState, session: &Session, action: Action, entity: &str) -> Result<Grant, AppError> {
     let user = require_role(session, &[Role::Person])?;
-    let person = people::for_user(&state.db, user.id).await?.ok_or(AppError::NotFound)?;
+    let person = people::id_for_user(&state.db, user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let request = Request {
         section: Section::Record,
         label: Sensitivity::General,
         action,
     };
-    authorize(state, &user, person.id, request, entity, "person-access").await
+    authorize(state, &user, person, request, entity, "person-access").await
 }
 
 struct RequestRow {
@@ -323,9 +325,10 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
         ("break-glass", _) => c.t("log-what-break-glass"),
         (action @ ("approve-request" | "decline-request" | "request-access"), _) => c.t(&format!("log-what-{action}")),
         // The person's own visits to their sharing page and this log.
-        ("read", _) if own && matches!(e.entity.as_str(), "consents" | "audit-log") => {
+        ("read", _) if own && matches!(e.entity.as_str(), "consents" | "audit-log" | "person-details") => {
             c.t(&format!("log-what-own-{}", e.entity))
         }
+        ("write", _) if own && e.entity == "person-details" => c.t("log-what-own-person-details-changed"),
         (action, Some(section)) => c.t_with(
             &format!("log-what-{action}"),
             &[("section", c.t(&format!("section-{section}")).to_lowercase().as_str())],
