@@ -1,4 +1,7 @@
-//! The `carepact` command: serve the web app, apply migrations, or invite the first administrator.
+//! The `carepact` command: serve the web app, apply migrations, import a record, check the audit log, or invite the
+//! first administrator.
+
+mod import;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +46,10 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Import a person's record from a FHIR R4 file: a Bundle (collection, transaction, batch, searchset or document)
+    /// or NDJSON. All or nothing: a file with any problem is refused whole, with a list of its problems. Importing the
+    /// same file again adds nothing.
+    Import(import::ImportArgs),
     /// Invite the first system administrator of a new CarePact: prints a one-time link to set their password.
     CreateAdmin {
         #[command(flatten)]
@@ -66,10 +73,10 @@ enum AuditCommand {
 }
 
 #[derive(Args)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// Where CarePact keeps its data: sqlite://PATH (an embedded file, created if missing) or postgres://…
     #[arg(long, env = "CAREPACT_DATABASE_URL", default_value = "sqlite://carepact.db")]
-    database_url: String,
+    pub(crate) database_url: String,
 }
 
 #[derive(Args)]
@@ -178,6 +185,12 @@ async fn main() -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Import(args) => {
+            let db = open_store(&args.store, 4).await?;
+            let code = import::run(&db, &args).await;
+            db.close().await;
+            std::process::exit(code?);
         }
         Command::CreateAdmin {
             store,

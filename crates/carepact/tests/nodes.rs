@@ -279,7 +279,7 @@ fn audit_verify_reports_an_intact_log_and_names_a_tampered_event() -> Result<()>
         .args(["audit", "verify", "--database-url", &url])
         .output()?;
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("The audit log is intact: 3 events"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("The audit log is intact: 6 events"));
 
     // Alter the second event behind CarePact's back, as someone with access to the database file could.
     let rt = tokio::runtime::Runtime::new()?;

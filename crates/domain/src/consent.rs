@@ -215,6 +215,12 @@ pub enum Basis {
     Owner,
     Consent(Uuid),
     BreakGlass(Uuid),
+    /// The person addressed something to the actor's organisation (a correction request or a query about an
+    /// access), which lets its staff read that one thing. Never the result of [`decide`].
+    Addressed(Uuid),
+    /// Whoever runs CarePact, at its command line (for example importing a record). Never the result of
+    /// [`decide`]; there is no user.
+    Operator,
 }
 
 /// Why access is refused. Never shown to the asker (a refusal looks like "not found"); recorded in the audit.

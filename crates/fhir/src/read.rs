@@ -45,6 +45,9 @@ pub struct Entry {
     pub method: Option<String>,
     /// `None` when the entry had no resource.
     pub resource: Option<Value>,
+    /// The Bundle's `meta.source`, when it came before the entries (as it does in files written in FHIR's own
+    /// element order): the source system of resources that do not name their own.
+    pub bundle_source: Option<String>,
 }
 
 impl Entry {
@@ -141,6 +144,7 @@ pub fn read_ndjson<R: BufRead>(
                 full_url: None,
                 method: None,
                 resource: Some(resource),
+                bundle_source: None,
             }),
             Ok(_) => problem(Problem::at(
                 Some(index),
@@ -200,7 +204,13 @@ impl<'de> Visitor<'de> for BundleSeed<'_> {
                 "resourceType" => info.resource_type = map.next_value::<Option<String>>()?,
                 "type" => info.bundle_type = map.next_value::<Option<String>>()?,
                 "meta" => info.source = map.next_value::<Option<Meta>>()?.and_then(|m| m.source),
-                "entry" => info.entries = map.next_value_seed(EntriesSeed { each: &mut *self.each })?,
+                "entry" => {
+                    let source = info.source.clone();
+                    info.entries = map.next_value_seed(EntriesSeed {
+                        each: &mut *self.each,
+                        source,
+                    })?
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -212,6 +222,7 @@ impl<'de> Visitor<'de> for BundleSeed<'_> {
 
 struct EntriesSeed<'a> {
     each: &'a mut dyn FnMut(Entry),
+    source: Option<String>,
 }
 
 impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
@@ -246,6 +257,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
                 full_url: raw.full_url,
                 method: raw.request.and_then(|r| r.method),
                 resource: raw.resource,
+                bundle_source: self.source.clone(),
             });
             index += 1;
         }

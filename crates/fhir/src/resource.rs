@@ -288,7 +288,8 @@ pub fn check(entry: Entry) -> Result<Item, Vec<Problem>> {
             .get("meta")
             .and_then(|m| m.get("source"))
             .and_then(Value::as_str)
-            .map(str::to_owned),
+            .map(str::to_owned)
+            .or_else(|| entry.bundle_source.clone()),
         identity,
         label: label(obj),
         title: title(obj, &resource_type, patient.as_ref()),
@@ -749,6 +750,7 @@ mod tests {
             full_url: None,
             method: None,
             resource: Some(resource),
+            bundle_source: None,
         }
     }
 
@@ -800,6 +802,7 @@ mod tests {
             full_url: None,
             method: None,
             resource: None,
+            bundle_source: None,
         };
         assert_eq!(check(e).unwrap_err()[0].path, "entry[4]");
         assert_eq!(

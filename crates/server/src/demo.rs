@@ -111,6 +111,8 @@ struct DemoPerson {
     phone: &'static str,
     needs: Option<&'static str>,
     what: &'static str,
+    /// Their GP record, as the practice's system would send it (FHIR R4).
+    record: &'static [u8],
 }
 
 const PEOPLE: &[DemoPerson] = &[
@@ -124,6 +126,7 @@ const PEOPLE: &[DemoPerson] = &[
         phone: "07700 900101",
         needs: None,
         what: "person: type 2 diabetes with high blood pressure",
+        record: include_bytes!("../demo-records/amina-khan.json"),
     },
     DemoPerson {
         nhs: "9990000026",
@@ -135,6 +138,7 @@ const PEOPLE: &[DemoPerson] = &[
         phone: "07700 900102",
         needs: Some("Prefers phone calls to letters."),
         what: "person: COPD with anxiety",
+        record: include_bytes!("../demo-records/david-evans.json"),
     },
     DemoPerson {
         nhs: "9990000034",
@@ -146,6 +150,7 @@ const PEOPLE: &[DemoPerson] = &[
         phone: "01632 960103",
         needs: Some("Hard of hearing: write, or phone her son Peter."),
         what: "person: heart failure, lives with her son who cares for her",
+        record: include_bytes!("../demo-records/margaret-wilson.json"),
     },
 ];
 
@@ -192,6 +197,7 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
         }
     }
 
+    let practice = organisations::find_by_name(&state.db, "Riverside Medical Practice").await?;
     for p in PEOPLE {
         let person = NewPerson {
             nhs_number: NhsNumber::parse(p.nhs)?,
@@ -203,7 +209,8 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
             phone: Some(p.phone.into()),
             communication_needs: p.needs.map(str::to_owned),
         };
-        people::create_with_account(&state.db, &person, AccountStart::Password(&hash), now).await?;
+        let (id, _) = people::create_with_account(&state.db, &person, AccountStart::Password(&hash), now).await?;
+        import_record(state, id, p.record, practice, now).await?;
         accounts.push(DemoAccount {
             email: p.email.into(),
             name: format!("{} {}", p.given, p.family),
@@ -226,4 +233,37 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
         what: "carer for his mother, Margaret Wilson".into(),
     });
     Ok(Some(accounts))
+}
+
+/// Imports a demo person's GP record, as the operator would with `carepact import`, supplied by their practice.
+async fn import_record(
+    state: &AppState,
+    person: carepact_domain::identity::PersonId,
+    record: &'static [u8],
+    practice: Option<carepact_domain::identity::OrganisationId>,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    use carepact_domain::consent::{Action, Request, Section, Sensitivity};
+    use carepact_store::record::{ImportMeta, ImportOutcome};
+    let request = Request {
+        section: Section::Record,
+        label: Sensitivity::General,
+        action: Action::Write,
+    };
+    let grant =
+        carepact_store::access::authorize_operator(&state.db, &state.audit, person, request, "import-record", now)
+            .await?
+            .map_err(|_| anyhow::anyhow!("demo person missing"))?;
+    let meta = ImportMeta {
+        source: "organisation:riverside medical practice".into(),
+        file_name: None,
+        format: "",
+        supplier: practice,
+        actor_organisation: None,
+    };
+    match crate::record_import::import_embedded(&state.db, &grant, record, meta, now).await? {
+        Ok(ImportOutcome::Imported(_)) => Ok(()),
+        Ok(ImportOutcome::Rejected { problems, .. }) => anyhow::bail!("a demo record was refused: {problems:?}"),
+        Err(_) => anyhow::bail!("a demo record import was refused"),
+    }
 }

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod i18n;
 pub mod mail;
 pub mod passwords;
+pub mod record_import;
 pub mod state;
 
 mod access;

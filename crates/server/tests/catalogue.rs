@@ -135,7 +135,17 @@ fn every_message_used_exists_and_every_message_is_used() {
         ]
         .map(|a| format!("log-what-{a}")),
     );
-    used.extend(["direct-care", "person-access", "person-choice", "emergency"].map(|p| format!("purpose-{p}")));
+    used.extend(
+        [
+            "direct-care",
+            "person-access",
+            "person-choice",
+            "emergency",
+            "operations",
+            "answer-person",
+        ]
+        .map(|p| format!("purpose-{p}")),
+    );
     // Email kinds are named once in code and stand for a subject and a body in the catalogue.
     let kinds: Vec<String> = used.iter().filter(|id| id.starts_with("email-")).cloned().collect();
     for kind in &kinds {

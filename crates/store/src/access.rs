@@ -8,7 +8,9 @@
 //! nothing — not even that the person exists.
 
 use carepact_domain::audit::Event;
-use carepact_domain::consent::{Action, Actor, Basis, Decision, Refusal, Request, Section, decide};
+use carepact_domain::consent::{
+    Action, Actor, Basis, Decision, Labels, Refusal, Request, Section, Sensitivity, decide,
+};
 use carepact_domain::identity::{PersonId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -23,13 +25,17 @@ use crate::{Db, Result, consents, on_db};
 /// use carepact_domain::consent::{Action, Basis, Request, Section, Sensitivity};
 /// use carepact_domain::identity::{PersonId, UserId};
 /// let request = Request { section: Section::Record, label: Sensitivity::General, action: Action::Read };
-/// let forged = carepact_store::access::Grant { person: PersonId::new(), actor: UserId::new(), request, basis: Basis::Owner };
+/// let forged = carepact_store::access::Grant {
+///     person: PersonId::new(), actor: Some(UserId::new()), request, labels: Default::default(), basis: Basis::Owner,
+/// };
 /// ```
 #[derive(Debug, Clone)]
 pub struct Grant {
     person: PersonId,
-    actor: UserId,
+    actor: Option<UserId>,
     request: Request,
+    /// The sensitivity labels this grant covers: the asked label, or for [`authorize_labels`] those permitted.
+    labels: Labels,
     basis: Basis,
 }
 
@@ -37,7 +43,8 @@ impl Grant {
     pub fn person(&self) -> PersonId {
         self.person
     }
-    pub fn actor(&self) -> UserId {
+    /// The user acting; none for the operator at the command line.
+    pub fn actor(&self) -> Option<UserId> {
         self.actor
     }
     pub fn section(&self) -> Section {
@@ -45,6 +52,13 @@ impl Grant {
     }
     pub fn action(&self) -> Action {
         self.request.action
+    }
+    /// The sensitivity labels of items this grant reaches.
+    pub fn labels(&self) -> Labels {
+        self.labels
+    }
+    pub fn covers(&self, label: Sensitivity) -> bool {
+        self.labels.contains(label)
     }
     pub fn basis(&self) -> Basis {
         self.basis
@@ -79,6 +93,8 @@ fn outcome(decision: Decision) -> String {
         Decision::Permit(Basis::Owner) => "permit:owner".into(),
         Decision::Permit(Basis::Consent(id)) => format!("permit:consent:{id}"),
         Decision::Permit(Basis::BreakGlass(id)) => format!("permit:break-glass:{id}"),
+        Decision::Permit(Basis::Addressed(id)) => format!("permit:addressed:{id}"),
+        Decision::Permit(Basis::Operator) => "permit:operator".into(),
         Decision::Deny(Refusal::NoConsent) => "deny:no-consent".into(),
         Decision::Deny(Refusal::NotClinical) => "deny:not-clinical".into(),
     }
@@ -101,13 +117,22 @@ pub(crate) fn event(ask: &Ask<'_>, person: Option<PersonId>, outcome: String, no
     }
 }
 
-/// Decides `ask` and audits the decision. `Ok(Err(Denied))` is a refusal; `Err` is a storage failure.
-pub async fn authorize(
-    db: &Db,
-    audit: &AuditWriter,
-    ask: &Ask<'_>,
-    now: OffsetDateTime,
-) -> Result<std::result::Result<Grant, Denied>> {
+/// What a decision about one person rests on.
+struct Facts {
+    owner: Option<UserId>,
+    consents: Vec<carepact_domain::consent::Consent>,
+    emergency: Vec<carepact_domain::consent::BreakGlass>,
+}
+
+impl Facts {
+    fn decide(&self, actor: &Actor, request: Request, now: OffsetDateTime) -> Decision {
+        decide(actor, self.owner, &self.consents, &self.emergency, request, now)
+    }
+}
+
+/// Loads the facts for `ask.person`. For a person who does not exist, records the refusal (on the system chain,
+/// exactly as for missing consent) and returns `None`.
+async fn facts(db: &Db, audit: &AuditWriter, ask: &Ask<'_>, now: OffsetDateTime) -> Result<Option<Facts>> {
     let owner: Option<Option<Uuid>> = on_db!(db, read, |p| sqlx::query_scalar(
         "SELECT user_id FROM people WHERE id = $1"
     )
@@ -115,25 +140,206 @@ pub async fn authorize(
     .fetch_optional(p)
     .await)?;
     let Some(owner) = owner else {
-        // No such person: refuse exactly as for missing consent, and record the attempt on the system chain.
         let mut e = event(ask, None, "deny:no-consent".into(), now);
         e.entity = format!("{}; person:{}", ask.entity, ask.person);
         audit.record(e).await?;
+        return Ok(None);
+    };
+    Ok(Some(Facts {
+        owner: owner.map(UserId),
+        consents: consents::for_person(db, ask.person).await?,
+        emergency: consents::break_glass_for_person(db, ask.person).await?,
+    }))
+}
+
+/// Decides `ask` and audits the decision. `Ok(Err(Denied))` is a refusal; `Err` is a storage failure.
+pub async fn authorize(
+    db: &Db,
+    audit: &AuditWriter,
+    ask: &Ask<'_>,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<Grant, Denied>> {
+    let Some(facts) = facts(db, audit, ask, now).await? else {
         return Ok(Err(Denied));
     };
-    let consents = consents::for_person(db, ask.person).await?;
-    let emergency = consents::break_glass_for_person(db, ask.person).await?;
-    let decision = decide(ask.actor, owner.map(UserId), &consents, &emergency, ask.request, now);
+    let decision = facts.decide(ask.actor, ask.request, now);
     audit
         .record(event(ask, Some(ask.person), outcome(decision), now))
         .await?;
     Ok(match decision {
         Decision::Permit(basis) => Ok(Grant {
             person: ask.person,
-            actor: ask.actor.user,
+            actor: Some(ask.actor.user),
             request: ask.request,
+            labels: Labels::of(&[ask.request.label]),
             basis,
         }),
         Decision::Deny(_) => Err(Denied),
+    })
+}
+
+/// Decides `ask` for each label in `labels` (the ask's own label is ignored) and audits the result as one event:
+/// views that mix items of several sensitivities (the record summary, the timeline, an export, an import) see only
+/// the labels the person has shared. Refused when no label is permitted.
+pub async fn authorize_labels(
+    db: &Db,
+    audit: &AuditWriter,
+    ask: &Ask<'_>,
+    labels: Labels,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<Grant, Denied>> {
+    let Some(facts) = facts(db, audit, ask, now).await? else {
+        return Ok(Err(Denied));
+    };
+    let mut permitted = Vec::new();
+    let mut first = None;
+    let mut refusal = Decision::Deny(Refusal::NoConsent);
+    for label in labels.iter() {
+        let request = Request { label, ..ask.request };
+        match facts.decide(ask.actor, request, now) {
+            Decision::Permit(basis) => {
+                permitted.push(label);
+                first.get_or_insert(basis);
+            }
+            deny => refusal = deny,
+        }
+    }
+    let permitted = Labels::of(&permitted);
+    let decision = first.map(Decision::Permit).unwrap_or(refusal);
+    let mut e = event(ask, Some(ask.person), outcome(decision), now);
+    if first.is_some() {
+        let codes: Vec<&str> = permitted.iter().map(Sensitivity::code).collect();
+        e.entity = format!("{}; labels:{}", ask.entity, codes.join(","));
+    }
+    audit.record(e).await?;
+    Ok(match first {
+        Some(basis) => Ok(Grant {
+            person: ask.person,
+            actor: Some(ask.actor.user),
+            request: ask.request,
+            labels: permitted,
+            basis,
+        }),
+        None => Err(Denied),
+    })
+}
+
+/// A permit for whoever runs CarePact at its command line (for example `carepact import`), audited with no user and
+/// the role "operator". Refused, like any refusal, when the person does not exist.
+pub async fn authorize_operator(
+    db: &Db,
+    audit: &AuditWriter,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<Grant, Denied>> {
+    let exists: Option<Uuid> = on_db!(db, read, |p| sqlx::query_scalar("SELECT id FROM people WHERE id = $1")
+        .bind(person.0)
+        .fetch_optional(p)
+        .await)?;
+    let mut e = Event {
+        id: Uuid::now_v7(),
+        occurred_at: now,
+        actor: None,
+        actor_role: "operator".into(),
+        organisation: None,
+        on_behalf_of: Some("command-line".into()),
+        person: exists.map(|_| person.0),
+        action: request.action.code().to_owned(),
+        section: Some(request.section.code().to_owned()),
+        entity: entity.to_owned(),
+        purpose: "operations".into(),
+        outcome: outcome(Decision::Permit(Basis::Operator)),
+    };
+    if exists.is_none() {
+        e.outcome = "deny:no-such-person".into();
+        audit.record(e).await?;
+        return Ok(Err(Denied));
+    }
+    audit.record(e).await?;
+    Ok(Ok(Grant {
+        person,
+        actor: None,
+        request,
+        labels: Labels::all(),
+        basis: Basis::Operator,
+    }))
+}
+
+/// Something a person addressed to an organisation: a correction request or a query about an access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addressed {
+    Correction(Uuid),
+    AccessQuery(Uuid),
+}
+
+/// A permit for staff of the organisation a person addressed a correction request or access query to, to read and
+/// answer that one thing (and, for a correction, the item it is about). Audited like every decision; refused for
+/// anyone outside that organisation, for non-clinical staff other than its admins, and for requests that do not
+/// exist.
+pub async fn authorize_addressed(
+    db: &Db,
+    audit: &AuditWriter,
+    actor: &Actor,
+    role: &str,
+    addressed: Addressed,
+    action: Action,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<Grant, Denied>> {
+    use carepact_domain::identity::Role;
+    let (sql, id, entity) = match addressed {
+        Addressed::Correction(id) => (
+            "SELECT c.person_id, c.organisation_id, COALESCE(i.label, 'general') FROM correction_requests c \
+             LEFT JOIN record_items i ON i.id = c.item_id WHERE c.id = $1",
+            id,
+            format!("correction-request:{id}"),
+        ),
+        Addressed::AccessQuery(id) => (
+            "SELECT person_id, organisation_id, 'general' FROM access_queries WHERE id = $1",
+            id,
+            format!("access-query:{id}"),
+        ),
+    };
+    let row: Option<(Uuid, Option<Uuid>, String)> =
+        on_db!(db, read, |p| sqlx::query_as(sql).bind(id).fetch_optional(p).await)?;
+    let staff = actor.is_clinical() || actor.roles.contains(&Role::OrganisationAdmin);
+    let label = row
+        .as_ref()
+        .and_then(|r| Sensitivity::from_code(&r.2))
+        .unwrap_or(Sensitivity::General);
+    let request = Request {
+        section: Section::Record,
+        label,
+        action,
+    };
+    let permitted = row
+        .as_ref()
+        .filter(|r| staff && r.1.is_some() && r.1 == actor.organisation.map(|o| o.0));
+    let ask = Ask {
+        actor,
+        role,
+        on_behalf_of: None,
+        person: PersonId(row.as_ref().map(|r| r.0).unwrap_or_default()),
+        request,
+        entity: &entity,
+        purpose: "answer-person",
+    };
+    let decision = match permitted {
+        Some(_) => Decision::Permit(Basis::Addressed(id)),
+        None => Decision::Deny(Refusal::NoConsent),
+    };
+    audit
+        .record(event(&ask, row.as_ref().map(|r| PersonId(r.0)), outcome(decision), now))
+        .await?;
+    Ok(match permitted {
+        Some(r) => Ok(Grant {
+            person: PersonId(r.0),
+            actor: Some(actor.user),
+            request,
+            labels: Labels::of(&[label]),
+            basis: Basis::Addressed(id),
+        }),
+        None => Err(Denied),
     })
 }

@@ -175,7 +175,7 @@ fn owner_event(grant: &Grant, action: &str, entity: String, now: OffsetDateTime)
     Event {
         id: Uuid::now_v7(),
         occurred_at: now,
-        actor: Some(grant.actor().0),
+        actor: grant.actor().map(|u| u.0),
         actor_role: "person".into(),
         organisation: None,
         on_behalf_of: None,

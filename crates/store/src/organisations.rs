@@ -84,3 +84,14 @@ pub async fn count(db: &Db) -> Result<i64> {
     .fetch_one(p)
     .await)?)
 }
+
+/// The organisation with this name (names are unique, ignoring case).
+pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<OrganisationId>> {
+    let id: Option<uuid::Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
+        "SELECT id FROM organisations WHERE lower(name) = lower($1)"
+    )
+    .bind(name)
+    .fetch_optional(p)
+    .await)?;
+    Ok(id.map(OrganisationId))
+}

@@ -224,3 +224,43 @@ pub async fn update_contact_details(
     .map(|_| ()))?;
     Ok(Ok(()))
 }
+
+/// The id of the person with this NHS number, if CarePact knows them. Only the id: reading anything about them goes
+/// through [`crate::access`].
+pub async fn id_for_nhs_number(db: &Db, nhs_number: &NhsNumber) -> Result<Option<PersonId>> {
+    let id: Option<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
+        "SELECT id FROM people WHERE nhs_number = $1"
+    )
+    .bind(nhs_number.as_digits())
+    .fetch_optional(p)
+    .await)?;
+    Ok(id.map(PersonId))
+}
+
+/// A person whose record arrives before they use CarePact (for example `carepact import --create-person`): no
+/// account yet; they can be invited later.
+pub async fn create_without_account(
+    db: &Db,
+    nhs_number: &NhsNumber,
+    given_name: &str,
+    family_name: &str,
+    date_of_birth: time::Date,
+    now: OffsetDateTime,
+) -> Result<PersonId> {
+    let id = PersonId::new();
+    on_db!(db, write, |p| sqlx::query(
+        "INSERT INTO people (id, user_id, nhs_number, given_name, family_name, date_of_birth, created_at, updated_at) \
+         VALUES ($1, NULL, $2, $3, $4, $5, $6, $6)"
+    )
+    .bind(id.0)
+    .bind(nhs_number.as_digits())
+    .bind(given_name)
+    .bind(family_name)
+    .bind(date_of_birth)
+    .bind(DbTime(now))
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .map_err(StoreError::conflict_on("NHS number"))?;
+    Ok(id)
+}

@@ -163,7 +163,7 @@ pub async fn answer(
         ("decline-request", "permit:owner")
     };
     let mut events = vec![event(
-        (Some(grant.actor().0), "person", None),
+        (grant.actor().map(|u| u.0), "person", None),
         Some(person.0),
         action,
         request,
@@ -172,7 +172,7 @@ pub async fn answer(
     )];
     if approve {
         let mut grant_event = event(
-            (Some(grant.actor().0), "person", None),
+            (grant.actor().map(|u| u.0), "person", None),
             Some(person.0),
             "grant",
             request,

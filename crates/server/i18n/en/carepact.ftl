@@ -311,6 +311,8 @@ log-what = What
 log-why = Why
 log-refused = Refused
 log-who-unknown = Someone without an account
+log-who-operator = CarePact's administrators
+log-what-import-record = Added records to your health record from a file
 log-what-read = Looked at your { $section }
 log-what-write = Changed your { $section }
 log-what-grant = You started sharing your record
@@ -353,6 +355,8 @@ emergency-report-intro = Every time a member of your staff opened a record witho
 emergency-report-none = No one has used emergency access.
 log-what-break-glass = Opened your record in an emergency
 purpose-emergency = Emergency
+purpose-operations = Running CarePact
+purpose-answer-person = Answering your request
 email-break-glass-subject = Your CarePact record was opened in an emergency
 email-break-glass-body =
     A clinician opened your CarePact record without your consent because they said it was an emergency.

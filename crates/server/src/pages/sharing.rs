@@ -329,6 +329,7 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
             c.t(&format!("log-what-own-{}", e.entity))
         }
         ("write", _) if own && e.entity == "person-details" => c.t("log-what-own-person-details-changed"),
+        ("write", _) if e.entity == "import-record" => c.t("log-what-import-record"),
         (action, Some(section)) => c.t_with(
             &format!("log-what-{action}"),
             &[("section", c.t(&format!("section-{section}")).to_lowercase().as_str())],
@@ -337,7 +338,11 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
     };
     LogRow {
         when,
-        who: e.actor_name.clone().unwrap_or_else(|| c.t("log-who-unknown")),
+        who: match (&e.actor_name, e.actor_role.as_str()) {
+            (Some(name), _) => name.clone(),
+            (None, "operator") => c.t("log-who-operator"),
+            (None, _) => c.t("log-who-unknown"),
+        },
         organisation: e.organisation_name.clone().unwrap_or_default(),
         what,
         why: c.t(&format!("purpose-{}", e.purpose)),

@@ -1,0 +1,248 @@
+//! Importing FHIR records, on both backends: all or nothing, idempotent, references resolved, labels respected,
+//! and synthetic records from carebundle (made by `scripts/fhir-test-data`).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use carepact_domain::NhsNumber;
+use carepact_domain::consent::{Action, Actor, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
+use carepact_domain::identity::{Email, PersonId};
+use carepact_fhir::Kind;
+use carepact_server::record_import::import_file;
+use carepact_store::access::{Ask, Grant, authorize, authorize_labels, authorize_operator};
+use carepact_store::record::{self, ImportMeta, ImportOutcome, ImportReport, TimelineFilter};
+use carepact_store::{Db, consents, on_db, organisations, people, users};
+use support::*;
+
+fn fhir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fhir")
+        .join(name)
+}
+
+fn meta() -> ImportMeta {
+    ImportMeta {
+        source: "test".into(),
+        file_name: None,
+        format: "",
+        supplier: None,
+        actor_organisation: None,
+    }
+}
+
+async fn operator(app: &TestApp, person: PersonId, action: Action) -> anyhow::Result<Grant> {
+    let request = Request {
+        section: Section::Record,
+        label: Sensitivity::General,
+        action,
+    };
+    authorize_operator(
+        &app.state.db,
+        &app.state.audit,
+        person,
+        request,
+        "test",
+        app.state.now(),
+    )
+    .await?
+    .map_err(|_| anyhow::anyhow!("operator refused"))
+}
+
+async fn import(app: &TestApp, person: PersonId, file: &Path) -> anyhow::Result<ImportOutcome> {
+    let grant = operator(app, person, Action::Write).await?;
+    import_file(&app.state.db, &grant, file, meta(), None, app.state.now())
+        .await?
+        .map_err(|_| anyhow::anyhow!("import refused"))
+}
+
+fn imported(outcome: ImportOutcome) -> anyhow::Result<ImportReport> {
+    match outcome {
+        ImportOutcome::Imported(r) => Ok(r),
+        ImportOutcome::Rejected { problems, .. } => anyhow::bail!("rejected: {problems:?}"),
+    }
+}
+
+async fn amina(app: &TestApp) -> anyhow::Result<PersonId> {
+    let user = users::find_by_email(&app.state.db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?)
+        .await?
+        .context("user")?;
+    people::id_for_user(&app.state.db, user.id).await?.context("person")
+}
+
+/// Rows in every record table: what "the store is unchanged" means.
+async fn record_rows(db: &Db) -> anyhow::Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for table in ["record_imports", "record_items", "record_links", "people"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let n: i64 = on_db!(db, read, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_one(p)
+            .await)?;
+        out.push(n);
+    }
+    Ok(out)
+}
+
+fn nth_nhs_number(n: u32) -> NhsNumber {
+    (n..)
+        .find_map(|k| NhsNumber::parse(&format!("{}{}", 999_100_000 + k, check(999_100_000 + k)?)).ok())
+        .unwrap_or_else(|| unreachable!())
+}
+
+fn check(first_nine: u32) -> Option<u8> {
+    let digits: Vec<u8> = first_nine.to_string().bytes().map(|b| b - b'0').collect();
+    carepact_domain::nhs_number::check_digit(&digits)
+}
+
+carepact_testkit::backend_tests! {
+    fixture = app;
+
+    async fn the_same_file_twice_is_one_copy_and_a_broken_file_changes_nothing(app: TestApp) {
+        let person = amina(&app).await?;
+        // The demo already imported Amina's GP record; the same file again adds nothing.
+        let before = record_rows(&app.state.db).await?;
+        let again = imported(import(&app, person, &fhir("gp-record-small.json")).await?)?;
+        assert_eq!((again.added, again.updated, again.unchanged), (0, 0, 31));
+        let again = imported(import(&app, person, &fhir("gp-record-small.json")).await?)?;
+        assert_eq!((again.added, again.updated), (0, 0));
+        let after = record_rows(&app.state.db).await?;
+        assert_eq!(before[1..], after[1..], "no new items, links or people");
+
+        let cases: [(&str, &[&str]); 6] = [
+            ("broken-not-json.json", &[""]),
+            ("broken-bundle-type.json", &["type"]),
+            ("broken-entries.json", &["entry[1].resource.subject", "entry[3].resource.effectiveDateTime", "entry[4]"]),
+            ("broken-two-patients.json", &["Patient|https://fhir.nhs.uk/Id/nhs-number|9990000026"]),
+            ("broken-wrong-type.json", &["resourceType"]),
+            ("broken-line.ndjson", &["line 3"]),
+        ];
+        for (file, paths) in cases {
+            let before = record_rows(&app.state.db).await?;
+            match import(&app, person, &fhir(file)).await? {
+                ImportOutcome::Rejected { problems, total } => {
+                    let found: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+                    for path in paths {
+                        assert!(found.contains(path), "{file}: expected a problem at {path}, got {found:?}");
+                    }
+                    assert_eq!(total, problems.len());
+                }
+                other => panic!("{file} was not rejected: {other:?}"),
+            }
+            assert_eq!(record_rows(&app.state.db).await?, before, "{file} left the store unchanged");
+        }
+        Ok(())
+    }
+
+    async fn references_are_resolved_forwards_and_across_files(app: TestApp) {
+        let person = amina(&app).await?;
+        imported(import(&app, person, &fhir("gp-record-transaction.json")).await?)?;
+        let read = operator(&app, person, Action::Read).await?;
+        let page = record::timeline(&app.state.db, &read, &TimelineFilter { kinds: vec![Kind::Result], limit: 500, ..Default::default() })
+            .await?
+            .map_err(|_| anyhow::anyhow!("denied"))?;
+        let mut forward = false;
+        for row in &page.items {
+            let detail = record::item(&app.state.db, &read, row.id).await?.map_err(|_| anyhow::anyhow!("denied"))?;
+            forward |= detail.refers_to.iter().any(|(path, to)| path == "encounter.reference" && to.kind == "encounter");
+        }
+        assert!(forward, "an Observation refers to an Encounter later in the transaction file");
+        // An NDJSON file whose references are relative ids resolves them too.
+        let ndjson = imported(import(&app, person, &fhir("gp-record.ndjson")).await?)?;
+        assert!(ndjson.links > 0);
+        Ok(())
+    }
+
+    async fn the_summary_shows_current_items_and_the_latest_result_within_the_shared_labels(app: TestApp) {
+        let person = amina(&app).await?;
+        let owner = operator(&app, person, Action::Read).await?;
+        let summary = record::summary(&app.state.db, &owner).await?.map_err(|_| anyhow::anyhow!("denied"))?;
+        let titles = |rows: &[record::ItemRow]| rows.iter().map(|r| r.title.to_lowercase()).collect::<Vec<_>>().join("; ");
+        assert!(titles(&summary.problems).contains("diabetes"), "{}", titles(&summary.problems));
+        assert!(!summary.problems.iter().any(|r| r.status.as_deref() == Some("resolved")), "resolved problems are not current");
+        assert!(titles(&summary.medicines).contains("metformin"));
+        assert!(titles(&summary.allergies).contains("penicillin"));
+        let hba1c: Vec<_> = summary.results.iter().filter(|r| r.title.to_lowercase().contains("hba1c")).collect();
+        assert_eq!(hba1c.len(), 1, "one latest HbA1c: {hba1c:?}");
+        let newest = record::timeline(&app.state.db, &owner, &TimelineFilter { kinds: vec![Kind::Result], limit: 500, ..Default::default() })
+            .await?
+            .map_err(|_| anyhow::anyhow!("denied"))?
+            .items
+            .into_iter()
+            .filter(|r| r.title.to_lowercase().contains("hba1c"))
+            .filter_map(|r| r.effective_date)
+            .max();
+        assert_eq!(hba1c[0].effective_date, newest);
+
+        // Amina shares general items only with her practice: its GP sees the record without the labelled items.
+        let db = &app.state.db;
+        let org = organisations::find_by_name(db, "Riverside Medical Practice").await?.context("practice")?;
+        let amina_user = users::find_by_email(db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?).await?.context("user")?;
+        let owner_actor = Actor { user: amina_user.id, roles: amina_user.roles.clone(), organisation: None };
+        let ask = Ask { actor: &owner_actor, role: "person", on_behalf_of: None, person, request: Request { section: Section::Record, label: Sensitivity::General, action: Action::Write }, entity: "consents", purpose: "person-choice" };
+        let own = authorize(db, &app.state.audit, &ask, app.state.now()).await?.map_err(|_| anyhow::anyhow!("own"))?;
+        let consent = Consent {
+            id: uuid::Uuid::now_v7(),
+            grantee: Grantee::Organisation(org),
+            sections: Sections::of(&[Section::Record]),
+            labels: Labels::of(&[Sensitivity::General]),
+            write: false,
+            starts: app.state.now(),
+            ends: None,
+            revoked: None,
+        };
+        consents::give(db, &own, &consent, app.state.now()).await?.map_err(|_| anyhow::anyhow!("give"))?;
+        let gp = users::find_by_email(db, &Email::parse(GP).map_err(anyhow::Error::msg)?).await?.context("gp")?;
+        let gp_actor = Actor { user: gp.id, roles: gp.roles.clone(), organisation: gp.organisation_id };
+        let ask = Ask { actor: &gp_actor, role: "professional", on_behalf_of: None, person, request: Request { section: Section::Record, label: Sensitivity::General, action: Action::Read }, entity: "record-summary", purpose: "direct-care" };
+        let grant = authorize_labels(db, &app.state.audit, &ask, Labels::all(), app.state.now()).await?.map_err(|_| anyhow::anyhow!("gp"))?;
+        assert_eq!(grant.labels(), Labels::of(&[Sensitivity::General]));
+        let all = record::all_resources(db, &owner).await?.map_err(|_| anyhow::anyhow!("denied"))?;
+        let seen = record::all_resources(db, &grant).await?.map_err(|_| anyhow::anyhow!("denied"))?;
+        let labelled: Vec<_> = all.iter().filter(|(r, _)| r.label != "general").collect();
+        assert!(labelled.len() >= 2, "the file has a mental-health and a sexual-health item");
+        assert_eq!(seen.len(), all.len() - labelled.len());
+        for (row, _) in &labelled {
+            assert!(record::item(db, &grant, row.id).await?.is_err(), "a labelled item is not found by the GP");
+        }
+        Ok(())
+    }
+
+    async fn synthetic_records_from_carebundle_import_whole(app: TestApp) {
+        let dir = std::env::var("CAREPACT_FHIR_TEST_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fhir-test-data"));
+        let bundles = dir.join("bundles");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&bundles)
+            .with_context(|| format!("no carebundle data at {}: run scripts/fhir-test-data", bundles.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 10, "carebundle made {} bundles", files.len());
+        for (n, file) in files.iter().enumerate() {
+            let person = people::create_without_account(
+                &app.state.db,
+                &nth_nhs_number(n as u32 * 3),
+                "Test",
+                &format!("Person {n}"),
+                time::macros::date!(1960 - 01 - 01),
+                app.state.now(),
+            )
+            .await?;
+            let entries = serde_json::from_slice::<serde_json::Value>(&std::fs::read(file)?)?["entry"]
+                .as_array()
+                .map(Vec::len)
+                .context("entries")?;
+            let report = imported(import(&app, person, file).await?)?;
+            assert_eq!(report.added as usize, entries, "{}", file.display());
+            assert!(report.links > 0, "urn:uuid references resolved in {}", file.display());
+            let again = imported(import(&app, person, file).await?)?;
+            assert_eq!((again.added, again.unchanged as usize), (0, entries));
+            let read = operator(&app, person, Action::Read).await?;
+            let summary = record::summary(&app.state.db, &read).await?.map_err(|_| anyhow::anyhow!("denied"))?;
+            assert!(!summary.results.is_empty(), "{} has results", file.display());
+        }
+        Ok(())
+    }
+}
