@@ -1,7 +1,7 @@
 //! The web side of the choke point: turns the signed-in user into an actor, asks the store's
 //! `access::authorize`, and turns a refusal into the same "not found" a missing person gets.
 
-use carepact_domain::consent::{Actor, Request};
+use carepact_domain::consent::{Actor, Labels, Request};
 use carepact_domain::identity::{PersonId, Role};
 use carepact_store::access::{self, Ask, Grant};
 use carepact_store::users::User;
@@ -27,6 +27,14 @@ pub fn acting_role(user: &User) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// "person" for the user's own data, else the role they act in.
+async fn role_towards(state: &AppState, user: &User, person: PersonId) -> Result<&'static str, AppError> {
+    let own = carepact_store::people::id_for_user(&state.db, user.id)
+        .await?
+        .is_some_and(|p| p == person);
+    Ok(if own { "person" } else { acting_role(user) })
+}
+
 /// Authorises `user` to do `request` on `person`'s data, auditing the decision. Refusal is `AppError::NotFound`.
 pub async fn authorize(
     state: &AppState,
@@ -37,10 +45,7 @@ pub async fn authorize(
     purpose: &str,
 ) -> Result<Grant, AppError> {
     let actor = actor(user);
-    let own = carepact_store::people::id_for_user(&state.db, user.id)
-        .await?
-        .is_some_and(|p| p == person);
-    let role = if own { "person" } else { acting_role(user) };
+    let role = role_towards(state, user, person).await?;
     let ask = Ask {
         actor: &actor,
         role,
@@ -51,6 +56,32 @@ pub async fn authorize(
         purpose,
     };
     access::authorize(&state.db, &state.audit, &ask, state.now())
+        .await?
+        .map_err(|_| AppError::NotFound)
+}
+
+/// Like [`authorize`], for views that mix items of every sensitivity: the grant covers the labels the person has
+/// shared with `user` (all of them for the person's own record).
+pub async fn authorize_labels(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+    purpose: &str,
+) -> Result<Grant, AppError> {
+    let actor = actor(user);
+    let role = role_towards(state, user, person).await?;
+    let ask = Ask {
+        actor: &actor,
+        role,
+        on_behalf_of: None,
+        person,
+        request,
+        entity,
+        purpose,
+    };
+    access::authorize_labels(&state.db, &state.audit, &ask, Labels::all(), state.now())
         .await?
         .map_err(|_| AppError::NotFound)
 }

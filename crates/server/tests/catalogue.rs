@@ -146,6 +146,13 @@ fn every_message_used_exists_and_every_message_is_used() {
         ]
         .map(|p| format!("purpose-{p}")),
     );
+    used.extend(carepact_fhir::Kind::ALL.iter().map(|k| format!("kind-{}", k.code())));
+    used.extend(["open", "answered"].map(|s| format!("correction-status-{s}")));
+    used.extend(
+        ["note", "correction"]
+            .iter()
+            .flat_map(|f| [format!("error-{f}-empty"), format!("error-{f}-long")]),
+    );
     // Email kinds are named once in code and stand for a subject and a body in the catalogue.
     let kinds: Vec<String> = used.iter().filter(|id| id.starts_with("email-")).cloned().collect();
     for kind in &kinds {

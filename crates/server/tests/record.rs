@@ -245,4 +245,49 @@ carepact_testkit::backend_tests! {
         }
         Ok(())
     }
+
+    async fn the_person_reads_their_record_adds_a_note_and_asks_for_a_correction(app: TestApp) {
+        let person = amina(&app).await?;
+        let base = format!("/records/{person}");
+        let mut amina = app.client().signed_in(PERSON).await?;
+        assert!(amina.get("/").await?.contains(&base), "the home page links to the record");
+        let front = amina.get(&base).await?;
+        assert_eq!(front.status, axum::http::StatusCode::OK);
+        for text in ["Current problems", "Current medicines", "Allergies", "Latest results", "Metformin", "Penicillin"] {
+            assert!(front.body.to_lowercase().contains(&text.to_lowercase()), "the summary shows {text}");
+        }
+        let medicines = amina.get(&format!("{base}/timeline?kind=medication&from=&to=")).await?;
+        assert!(medicines.contains("Metformin") && !medicines.contains("HbA1c"), "filtered by kind");
+        let old = amina.get(&format!("{base}/timeline?kind=&from=2000-01-01&to=2002-12-31")).await?;
+        assert!(old.body.to_lowercase().contains("penicillin") && !old.contains("Metformin"), "filtered by date");
+        let bad = amina.get(&format!("{base}/timeline?from=31/12/2024&to=")).await?;
+        assert!(bad.contains("nhsuk-error-summary") && bad.contains("Enter a date like 2024-03-31"));
+
+        let db = &app.state.db;
+        let owner = operator(&app, person, Action::Read).await?;
+        let all = record::all_resources(db, &owner).await?.map_err(|_| anyhow::anyhow!("denied"))?;
+        let metformin = all.iter().find(|(r, _)| r.title.contains("Metformin")).context("metformin")?.0.id;
+        let item = format!("{base}/items/{metformin}");
+        let page = amina.get(&item).await?;
+        assert!(page.contains("Riverside Medical Practice"), "the item names its source");
+        let empty = amina.submit(&item, &format!("{item}/notes"), &[("note", "  ")]).await?;
+        assert!(empty.contains("Enter your note"));
+        let noted = amina.submit(&item, &format!("{item}/notes"), &[("note", "I take this with breakfast.")]).await?;
+        assert_eq!(noted.location(), Some(item.as_str()));
+        assert!(amina.get(&item).await?.contains("I take this with breakfast."));
+        let sent = amina.submit(&item, &format!("{item}/corrections"), &[("correction", "I stopped this in March.")]).await?;
+        assert_eq!(sent.location(), Some(item.as_str()));
+        let page = amina.get(&item).await?;
+        assert!(page.contains("I stopped this in March.") && page.contains("Waiting for a reply"));
+        let practice = organisations::find_by_name(db, "Riverside Medical Practice").await?.context("practice")?;
+        assert_eq!(record::addressed_to(db, practice).await?.len(), 1, "the request is in the practice's work list");
+
+        // Someone without consent sees nothing, not even that the item exists.
+        let mut gp = app.client().signed_in(GP).await?;
+        assert_eq!(gp.get(&item).await?.status, axum::http::StatusCode::NOT_FOUND);
+        assert_eq!(gp.get(&format!("{base}/timeline")).await?.status, axum::http::StatusCode::NOT_FOUND);
+        let posted = gp.submit("/", &format!("{item}/notes"), &[("note", "x")]).await?;
+        assert_eq!(posted.status, axum::http::StatusCode::NOT_FOUND);
+        Ok(())
+    }
 }

@@ -247,6 +247,7 @@ error-bad-request-body = Go back and try again.
 error-form-unreadable = We could not read what you sent. Go back and try again.
 
 ## Sharing and the access log
+nav-my-record = Your health record
 nav-sharing = Who can see your record
 nav-access-log = Who has looked at your record
 sharing-title = Who can see your record
@@ -396,3 +397,76 @@ email-access-request-body =
     { $link }
 
     CarePact
+
+## The health record: summary, timeline and items
+
+record-health-heading = Health record
+record-summary-empty = There are no current problems, medicines, allergies or results in this record.
+record-problems = Current problems
+record-medicines = Current medicines
+record-allergies = Allergies
+record-results = Latest results
+record-see-all = See everything in the record ({ $count } items)
+record-timeline = Everything in the record
+record-timeline-count = { $count ->
+    [one] 1 item
+   *[other] { $count } items
+}
+record-timeline-none = Nothing in the record matches these choices.
+record-filter-kind = Show
+record-filter-kind-label = Type of record
+record-filter-all = All types
+record-filter-from = From date
+record-filter-to = To date
+record-filter-date-hint = For example, 2024-03-31
+record-filter-apply = Show records
+record-pages = Pages of records
+record-page-previous = Previous page
+record-page-next = Next page
+record-col-what = What
+record-col-detail = Details
+record-col-date = Date
+record-col-kind = Type
+record-date-unknown = No date
+record-status = Status
+record-sensitivity = Sensitivity
+record-code = Code
+record-supplied-by = Supplied by
+record-added = Added to CarePact
+record-attachment = Attached document
+record-download = Download the document ({ $type })
+record-related = Related records
+record-notes = Your notes
+record-notes-none = There are no notes on this record yet.
+record-note-label = Add a note
+record-note-hint = Only you and the people you share your record with can read your notes.
+record-note-add = Add note
+record-correction-heading = You said this is wrong or missing
+record-correction-label = Is something wrong or missing?
+record-correction-hint = Tell the organisation that supplied this record what is wrong or missing. They will reply here.
+record-correction-send = Send to the organisation
+record-technical = Technical details (FHIR { $type })
+correction-status-open = Waiting for a reply
+correction-status-answered = Answered
+error-record-date = Enter a date like 2024-03-31
+error-record-date-order = The "to" date must be the same as or after the "from" date
+error-note-empty = Enter your note
+error-note-long = Your note must be 2,000 characters or fewer
+error-correction-empty = Say what is wrong or missing
+error-correction-long = Your message must be 2,000 characters or fewer
+flash-done-note-added = Your note has been added.
+flash-done-correction-sent = Your message has been sent to the organisation that supplied this record.
+flash-done-correction-recorded = Your message has been recorded. We do not know which organisation supplied this record, so please also tell your GP practice.
+kind-patient = Personal details
+kind-condition = Problem or diagnosis
+kind-medication = Medicine
+kind-allergy = Allergy
+kind-result = Test result or measurement
+kind-immunisation = Vaccination
+kind-procedure = Procedure
+kind-encounter = Appointment or visit
+kind-report = Report
+kind-document = Letter or document
+kind-care-plan = Care plan
+kind-goal = Goal
+kind-other = Other record

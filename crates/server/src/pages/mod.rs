@@ -21,6 +21,7 @@ mod auth;
 mod emergency;
 mod home;
 mod people;
+mod record;
 mod requests;
 mod sharing;
 
@@ -73,6 +74,17 @@ pub fn routes() -> Router<AppState> {
         .route("/sharing/{id}/revoke", post(sharing::revoke))
         .route("/access-log", get(sharing::access_log))
         .route("/records/{id}", get(sharing::record))
+        .route("/records/{id}/timeline", get(record::timeline))
+        .route("/records/{id}/items/{item}", get(record::item))
+        .route(
+            "/records/{id}/items/{item}/attachments/{index}",
+            get(record::attachment),
+        )
+        .route("/records/{id}/items/{item}/notes", post(record::add_note))
+        .route(
+            "/records/{id}/items/{item}/corrections",
+            post(record::request_correction),
+        )
         .route("/emergency-access", get(emergency::form).post(emergency::open))
         .route("/access-requests", get(requests::show).post(requests::ask))
         .route("/sharing/requests/{id}/{verdict}", post(requests::answer))

@@ -406,6 +406,8 @@ struct RecordSummaryPage<'a> {
     person: people::Person,
     /// Opened under emergency access rather than consent.
     emergency: bool,
+    summary: crate::pages::record::SummaryView,
+    base: String,
 }
 
 /// A person's record as a professional or carer with consent sees it.
@@ -421,11 +423,25 @@ pub async fn record(
         label: Sensitivity::General,
         action: Action::Read,
     };
-    let grant = authorize(&state, &user, person, request, "person-summary", "direct-care").await?;
+    let own = people::id_for_user(&state.db, user.id)
+        .await?
+        .is_some_and(|p| p == person);
+    let purpose = if own { "person-access" } else { "direct-care" };
+    let grant = authorize(&state, &user, person, request, "person-summary", purpose).await?;
+    let person_id = person;
     let person = people::summary(&state.db, &grant).await?.ok_or(AppError::NotFound)?;
     let c = Chrome::new(&session)
         .await?
         .link(&format!("/records/{id}"), person.full_name());
     let emergency = matches!(grant.basis(), carepact_domain::consent::Basis::BreakGlass(_));
-    Ok(render(&RecordSummaryPage { c, person, emergency })?.into_response())
+    let summary = crate::pages::record::summary(&state, &c, &user, person_id, purpose).await?;
+    let base = format!("/records/{id}");
+    Ok(render(&RecordSummaryPage {
+        c,
+        person,
+        emergency,
+        summary,
+        base,
+    })?
+    .into_response())
 }
