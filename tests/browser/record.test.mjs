@@ -71,6 +71,11 @@ test('a person reads their record, adds a note and asks for a correction', { tim
     await see(p, /has been sent to the organisation/);
     await see(p, 'Waiting for a reply');
     await checkPage(p, 'record-item-after-note-and-correction');
+
+    await p.goto(itemUrl.replace(/\/items\/.*$/, ''));
+    await clickAndWaitForPage(p, p.getByRole('link', { name: 'Get a copy of everything CarePact holds about you' }));
+    await see(p, 'I take this with my breakfast.');
+    await checkPage(p, 'record-export');
   });
 
   await suite.page('record-gp-without-consent', {}, async (p) => {

@@ -290,4 +290,33 @@ carepact_testkit::backend_tests! {
         assert_eq!(posted.status, axum::http::StatusCode::NOT_FOUND);
         Ok(())
     }
+
+    async fn the_person_downloads_everything_as_fhir_and_as_a_page(app: TestApp) {
+        let person = amina(&app).await?;
+        let base = format!("/records/{person}");
+        let mut amina = app.client().signed_in(PERSON).await?;
+        amina.get(&base).await?;
+        let page = amina.get(&format!("{base}/export")).await?;
+        assert_eq!(page.status, axum::http::StatusCode::OK);
+        assert!(page.contains("Metformin") && page.contains("943 476 5919"));
+        let file = amina.get(&format!("{base}/export.json")).await?;
+        assert_eq!(file.status, axum::http::StatusCode::OK);
+        assert_eq!(file.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/fhir+json"));
+        let bundle: serde_json::Value = serde_json::from_str(&file.body)?;
+        assert_eq!((bundle["resourceType"].as_str(), bundle["type"].as_str()), (Some("Bundle"), Some("collection")));
+        let types: Vec<&str> = bundle["entry"]
+            .as_array()
+            .context("entries")?
+            .iter()
+            .filter_map(|e| e["resource"]["resourceType"].as_str())
+            .collect();
+        let count = |t: &str| types.iter().filter(|x| **x == t).count();
+        assert_eq!(count("Patient"), 2, "CarePact's own details and the GP's Patient");
+        assert!(count("Condition") >= 4 && count("DocumentReference") == 2);
+        assert!(count("AuditEvent") >= 3, "the log comes too: {}", count("AuditEvent"));
+        // Anyone else, even with consent, cannot export the person's record.
+        let mut gp = app.client().signed_in(GP).await?;
+        assert_eq!(gp.get(&format!("{base}/export.json")).await?.status, axum::http::StatusCode::NOT_FOUND);
+        Ok(())
+    }
 }

@@ -195,6 +195,43 @@ struct StoredRow {
     hash: Vec<u8>,
 }
 
+impl StoredRow {
+    fn into_event(self) -> Event {
+        Event {
+            id: self.id,
+            occurred_at: self.occurred_at.0,
+            actor: self.actor_id,
+            actor_role: self.actor_role,
+            organisation: self.organisation_id,
+            on_behalf_of: self.on_behalf_of,
+            person: self.person_id,
+            action: self.action,
+            section: self.section,
+            entity: self.entity,
+            purpose: self.purpose,
+            outcome: self.outcome,
+        }
+    }
+}
+
+/// Every audit event about the person, oldest first: for the person's own export.
+pub async fn events_for(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec<Event>, Denied>> {
+    if !grant.is_owner() {
+        return Ok(Err(Denied));
+    }
+    let rows: Vec<StoredRow> =
+        on_db!(db, read, |p| {
+            sqlx::query_as(
+        "SELECT seq, id, occurred_at, actor_id, actor_role, organisation_id, on_behalf_of, person_id, action, section, \
+         entity, purpose, outcome, prev_hash, hash FROM audit_events WHERE chain_id = $1 ORDER BY seq"
+    )
+    .bind(grant.person().0)
+    .fetch_all(p)
+    .await
+        })?;
+    Ok(Ok(rows.into_iter().map(StoredRow::into_event).collect()))
+}
+
 fn hash32(v: &[u8]) -> [u8; 32] {
     <[u8; 32]>::try_from(v).unwrap_or([0xff; 32])
 }
@@ -234,23 +271,7 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<VerifyReport, ChainFa
         events += rows.len();
         let stored: Vec<(i64, [u8; 32], [u8; 32], Event)> = rows
             .into_iter()
-            .map(|r| {
-                let event = Event {
-                    id: r.id,
-                    occurred_at: r.occurred_at.0,
-                    actor: r.actor_id,
-                    actor_role: r.actor_role,
-                    organisation: r.organisation_id,
-                    on_behalf_of: r.on_behalf_of,
-                    person: r.person_id,
-                    action: r.action,
-                    section: r.section,
-                    entity: r.entity,
-                    purpose: r.purpose,
-                    outcome: r.outcome,
-                };
-                (r.seq, hash32(&r.prev_hash), hash32(&r.hash), event)
-            })
+            .map(|r| (r.seq, hash32(&r.prev_hash), hash32(&r.hash), r.into_event()))
             .collect();
         // An event filed under the wrong chain is as bad as an edited one.
         if let Some((seq, _, _, e)) = stored.iter().find(|(_, _, _, e)| e.chain() != *chain) {

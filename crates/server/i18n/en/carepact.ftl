@@ -470,3 +470,19 @@ kind-document = Letter or document
 kind-care-plan = Care plan
 kind-goal = Goal
 kind-other = Other record
+
+## The person's copy of everything
+
+export-title = Your copy of everything CarePact holds about you
+export-intro = This is everything in your CarePact record: your details, your health record, your notes and requests, who you share with, and how often your record was looked at. You can print this page or save it.
+export-download-fhir = Download it all as a file other health apps can read (FHIR, JSON)
+export-your-details = Your details
+export-corrections = Things you said were wrong or missing
+export-none = None.
+export-consent-active = sharing now
+export-consent-stopped = sharing stopped
+export-accesses = { $count ->
+    [one] Your record has 1 entry in its log.
+   *[other] Your record has { $count } entries in its log.
+}
+record-export-link = Get a copy of everything CarePact holds about you

@@ -19,6 +19,7 @@ mod account;
 mod admin;
 mod auth;
 mod emergency;
+mod export;
 mod home;
 mod people;
 mod record;
@@ -75,6 +76,8 @@ pub fn routes() -> Router<AppState> {
         .route("/access-log", get(sharing::access_log))
         .route("/records/{id}", get(sharing::record))
         .route("/records/{id}/timeline", get(record::timeline))
+        .route("/records/{id}/export", get(export::printable))
+        .route("/records/{id}/export.json", get(export::fhir))
         .route("/records/{id}/items/{item}", get(record::item))
         .route(
             "/records/{id}/items/{item}/attachments/{index}",

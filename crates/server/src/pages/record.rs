@@ -564,7 +564,10 @@ mod tests {
 
     #[test]
     fn base64_attachments_decode() {
-        assert_eq!(decode_base64("SGVsbG8sIHdvcmxkIQ==").as_deref(), Some(&b"Hello, world!"[..]));
+        assert_eq!(
+            decode_base64("SGVsbG8sIHdvcmxkIQ==").as_deref(),
+            Some(&b"Hello, world!"[..])
+        );
         assert_eq!(decode_base64("SGVs\nbG8=").as_deref(), Some(&b"Hello"[..]));
         assert_eq!(decode_base64("not base64!"), None);
     }

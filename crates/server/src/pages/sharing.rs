@@ -408,6 +408,8 @@ struct RecordSummaryPage<'a> {
     emergency: bool,
     summary: crate::pages::record::SummaryView,
     base: String,
+    /// The person's own record.
+    own: bool,
 }
 
 /// A person's record as a professional or carer with consent sees it.
@@ -442,6 +444,7 @@ pub async fn record(
         emergency,
         summary,
         base,
+        own,
     })?
     .into_response())
 }

@@ -1,0 +1,308 @@
+//! The person's copy of everything CarePact holds about them (UK GDPR articles 15 and 20): a FHIR R4 Bundle to
+//! download, and a printable page. Only the person may export; it passes the choke point and is in their log.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use carepact_domain::audit::Event;
+use carepact_domain::consent::{Action, Grantee, Request, Section, Sensitivity};
+use carepact_domain::identity::PersonId;
+use carepact_fhir::audit_event;
+use carepact_store::consents::{self, ConsentView};
+use carepact_store::people::{self, Person};
+use carepact_store::record::{self, Correction, ItemRow, Note};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::access::authorize_labels;
+use crate::errors::AppError;
+use crate::pages::layout::{Chrome, render};
+use crate::pages::record::{ItemView, view};
+use crate::session::Session;
+use crate::state::AppState;
+
+struct Everything {
+    person: Person,
+    items: Vec<(ItemRow, String)>,
+    notes: Vec<(Uuid, Note)>,
+    corrections: Vec<Correction>,
+    consents: Vec<ConsentView>,
+    events: Vec<Event>,
+}
+
+async fn gather(state: &AppState, session: &Session, id: &str) -> Result<Everything, AppError> {
+    let user = session.require_user()?.clone();
+    let person = Uuid::parse_str(id).map(PersonId).map_err(|_| AppError::NotFound)?;
+    let request = Request {
+        section: Section::Record,
+        label: Sensitivity::General,
+        action: Action::Read,
+    };
+    let grant = authorize_labels(state, &user, person, request, "export", "person-access").await?;
+    if !grant.is_owner() {
+        return Err(AppError::NotFound);
+    }
+    let denied = |_| AppError::NotFound;
+    Ok(Everything {
+        person: people::summary(&state.db, &grant).await?.ok_or(AppError::NotFound)?,
+        items: record::all_resources(&state.db, &grant).await?.map_err(denied)?,
+        notes: record::all_notes(&state.db, &grant).await?.map_err(denied)?,
+        corrections: record::corrections(&state.db, &grant).await?.map_err(denied)?,
+        consents: consents::list(&state.db, &grant).await?.map_err(denied)?,
+        events: carepact_store::audit::events_for(&state.db, &grant)
+            .await?
+            .map_err(denied)?,
+    })
+}
+
+fn instant(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn entry(resource: Value) -> Value {
+    let url = match resource.get("id").and_then(Value::as_str) {
+        Some(id) => format!("urn:uuid:{id}"),
+        None => format!("urn:uuid:{}", Uuid::now_v7()),
+    };
+    json!({"fullUrl": url, "resource": resource})
+}
+
+fn patient(p: &Person) -> Value {
+    let mut telecom = Vec::new();
+    if let Some(phone) = &p.phone {
+        telecom.push(json!({"system": "phone", "value": phone}));
+    }
+    if let Some(email) = &p.email {
+        telecom.push(json!({"system": "email", "value": email}));
+    }
+    let mut names = vec![json!({"use": "official", "family": p.family_name, "given": [p.given_name]})];
+    if let Some(preferred) = &p.preferred_name {
+        names.push(json!({"use": "usual", "given": [preferred]}));
+    }
+    let mut out = json!({
+        "resourceType": "Patient",
+        "id": p.id.0.to_string(),
+        "name": names,
+        "birthDate": p.date_of_birth.to_string(),
+        "telecom": telecom,
+    });
+    if let Some(n) = &p.nhs_number {
+        out["identifier"] = json!([{"system": carepact_fhir::resource::NHS_NUMBER_SYSTEM, "value": n.as_digits()}]);
+    }
+    if let Some(needs) = &p.communication_needs {
+        out["communication"] = json!([{"language": {"text": "English"}, "preferred": true}]);
+        out["extension"] = json!([{"url": "https://carepact.example/fhir/StructureDefinition/communication-needs", "valueString": needs}]);
+    }
+    out
+}
+
+fn consent_resource(c: &ConsentView, patient: &str) -> Value {
+    let who = match c.consent.grantee {
+        Grantee::Professional(u) | Grantee::Carer(u) => {
+            json!({"identifier": {"system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", u.0)}, "display": c.grantee_name})
+        }
+        Grantee::Organisation(o) => {
+            json!({"identifier": {"system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", o.0)}, "display": c.grantee_name})
+        }
+    };
+    let status = if c.consent.revoked.is_some() {
+        "inactive"
+    } else {
+        "active"
+    };
+    let mut period = json!({"start": instant(c.consent.starts)});
+    if let Some(end) = c.consent.ends.or(c.consent.revoked) {
+        period["end"] = json!(instant(end));
+    }
+    let actions: Vec<Value> = std::iter::once("access")
+        .chain(c.consent.write.then_some("correct"))
+        .map(|a| json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": a}]}))
+        .collect();
+    json!({
+        "resourceType": "Consent",
+        "id": c.consent.id.to_string(),
+        "status": status,
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
+        "patient": {"reference": patient},
+        "provision": {
+            "type": "permit",
+            "period": period,
+            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}, "reference": who}],
+            "action": actions,
+            "securityLabel": c.consent.labels.iter().map(|l| json!({"system": "https://carepact.example/fhir/CodeSystem/sensitivity", "code": l.code()})).collect::<Vec<_>>(),
+            "class": c.consent.sections.iter().map(|s| json!({"system": "https://carepact.example/fhir/CodeSystem/section", "code": s.code()})).collect::<Vec<_>>(),
+        }
+    })
+}
+
+/// The whole export as one FHIR R4 Bundle (type collection).
+fn bundle(all: &Everything, now: time::OffsetDateTime) -> Value {
+    let patient_ref = format!("urn:uuid:{}", all.person.id.0);
+    let mut entries = vec![entry(patient(&all.person))];
+    for (_, json) in &all.items {
+        entries.push(json!({"resource": serde_json::from_str::<Value>(json).unwrap_or(Value::Null)}));
+    }
+    for (item, note) in &all.notes {
+        entries.push(entry(json!({
+            "resourceType": "Basic",
+            "id": note.id.to_string(),
+            "code": {"text": "A note by the person on an item of their record"},
+            "subject": {"reference": patient_ref},
+            "created": note.created_at.0.date().to_string(),
+            "author": {"display": note.author_name},
+            "extension": [
+                {"url": "https://carepact.example/fhir/StructureDefinition/note-text", "valueString": note.body},
+                {"url": "https://carepact.example/fhir/StructureDefinition/note-about", "valueString": format!("record-item:{item}")}
+            ]
+        })));
+    }
+    for c in &all.corrections {
+        entries.push(entry(json!({
+            "resourceType": "Task",
+            "id": c.id.to_string(),
+            "status": if c.status == "open" { "requested" } else { "completed" },
+            "intent": "proposal",
+            "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "change", "display": "Change the focal resource"}]},
+            "description": c.body,
+            "for": {"reference": patient_ref},
+            "authoredOn": instant(c.created_at.0),
+            "owner": {"display": c.organisation_name.clone().unwrap_or_default()},
+            "note": c.response.as_ref().map(|r| vec![json!({"text": r})]).unwrap_or_default(),
+        })));
+    }
+    for c in &all.consents {
+        entries.push(entry(consent_resource(c, &patient_ref)));
+    }
+    for e in &all.events {
+        entries.push(entry(audit_event::to_fhir(e, Some(&patient_ref))));
+    }
+    json!({
+        "resourceType": "Bundle",
+        "id": Uuid::now_v7().to_string(),
+        "meta": {"lastUpdated": instant(now)},
+        "type": "collection",
+        "timestamp": instant(now),
+        "total": entries.len(),
+        "entry": entries,
+    })
+}
+
+/// Everything, as a FHIR R4 Bundle to download.
+pub async fn fhir(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let all = gather(&state, &session, &id).await?;
+    let now = state.now();
+    let body = serde_json::to_vec_pretty(&bundle(&all, now)).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/fhir+json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"carepact-record-{}.json\"", now.date()),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+struct Group {
+    kind: String,
+    items: Vec<ItemView>,
+}
+
+#[derive(Template)]
+#[template(path = "record_export.html")]
+struct PrintPage<'a> {
+    c: Chrome<'a>,
+    base: String,
+    person: Person,
+    groups: Vec<Group>,
+    notes: Vec<(String, String, String)>,
+    corrections: Vec<(String, String, String, String)>,
+    consents: Vec<(String, String)>,
+    accesses: usize,
+}
+
+/// Everything, as a page to read or print.
+pub async fn printable(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let all = gather(&state, &session, &id).await?;
+    let base = format!("/records/{id}");
+    let c = Chrome::new(&session)
+        .await?
+        .link(&base, all.person.full_name())
+        .crumb(&format!("{base}/export"), "export-title");
+    let mut groups: Vec<Group> = Vec::new();
+    for kind in carepact_fhir::Kind::ALL {
+        let items: Vec<ItemView> = all
+            .items
+            .iter()
+            .filter(|(r, _)| r.kind == kind.code())
+            .map(|(r, _)| view(&c, r))
+            .collect();
+        if !items.is_empty() {
+            groups.push(Group {
+                kind: c.t(&format!("kind-{}", kind.code())),
+                items,
+            });
+        }
+    }
+    let titles: std::collections::HashMap<Uuid, &str> =
+        all.items.iter().map(|(r, _)| (r.id, r.title.as_str())).collect();
+    let notes = all
+        .notes
+        .iter()
+        .map(|(item, n)| {
+            (
+                titles.get(item).copied().unwrap_or("").to_owned(),
+                c.date(&n.created_at.0.date()),
+                n.body.clone(),
+            )
+        })
+        .collect();
+    let corrections = all
+        .corrections
+        .iter()
+        .map(|r| {
+            (
+                r.item_title.clone().unwrap_or_default(),
+                c.date(&r.created_at.0.date()),
+                r.body.clone(),
+                c.t(&format!("correction-status-{}", r.status)),
+            )
+        })
+        .collect();
+    let consents = all
+        .consents
+        .iter()
+        .map(|v| {
+            let status = if v.consent.revoked.is_some() {
+                c.t("export-consent-stopped")
+            } else {
+                c.t("export-consent-active")
+            };
+            (v.grantee_name.clone(), status)
+        })
+        .collect();
+    let page = PrintPage {
+        base,
+        person: all.person,
+        groups,
+        notes,
+        corrections,
+        consents,
+        accesses: all.events.len(),
+        c,
+    };
+    Ok(render(&page)?.into_response())
+}
