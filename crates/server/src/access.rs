@@ -44,20 +44,7 @@ pub async fn authorize(
     entity: &str,
     purpose: &str,
 ) -> Result<Grant, AppError> {
-    let actor = actor(user);
-    let role = role_towards(state, user, person).await?;
-    let ask = Ask {
-        actor: &actor,
-        role,
-        on_behalf_of: None,
-        person,
-        request,
-        entity,
-        purpose,
-    };
-    access::authorize(&state.db, &state.audit, &ask, state.now())
-        .await?
-        .map_err(|_| AppError::NotFound)
+    decide(state, user, person, request, entity, purpose, None).await
 }
 
 /// Like [`authorize`], for views that mix items of every sensitivity: the grant covers the labels the person has
@@ -70,6 +57,18 @@ pub async fn authorize_labels(
     entity: &str,
     purpose: &str,
 ) -> Result<Grant, AppError> {
+    decide(state, user, person, request, entity, purpose, Some(Labels::all())).await
+}
+
+async fn decide(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+    purpose: &str,
+    labels: Option<Labels>,
+) -> Result<Grant, AppError> {
     let actor = actor(user);
     let role = role_towards(state, user, person).await?;
     let ask = Ask {
@@ -81,7 +80,9 @@ pub async fn authorize_labels(
         entity,
         purpose,
     };
-    access::authorize_labels(&state.db, &state.audit, &ask, Labels::all(), state.now())
-        .await?
-        .map_err(|_| AppError::NotFound)
+    let decision = match labels {
+        None => access::authorize(&state.db, &state.audit, &ask, state.now()).await?,
+        Some(labels) => access::authorize_labels(&state.db, &state.audit, &ask, labels, state.now()).await?,
+    };
+    decision.map_err(|_| AppError::NotFound)
 }

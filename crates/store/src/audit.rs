@@ -219,16 +219,15 @@ pub async fn events_for(db: &Db, grant: &Grant) -> Result<std::result::Result<Ve
     if !grant.is_owner() {
         return Ok(Err(Denied));
     }
-    let rows: Vec<StoredRow> =
-        on_db!(db, read, |p| {
-            sqlx::query_as(
+    let rows: Vec<StoredRow> = on_db!(db, read, |p| {
+        sqlx::query_as(
         "SELECT seq, id, occurred_at, actor_id, actor_role, organisation_id, on_behalf_of, person_id, action, section, \
          entity, purpose, outcome, prev_hash, hash FROM audit_events WHERE chain_id = $1 ORDER BY seq"
     )
     .bind(grant.person().0)
     .fetch_all(p)
     .await
-        })?;
+    })?;
     Ok(Ok(rows.into_iter().map(StoredRow::into_event).collect()))
 }
 

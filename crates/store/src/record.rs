@@ -158,47 +158,22 @@ pub async fn import(
                     report.unchanged += 1;
                     id
                 }
-                Some((id, _)) => {
-                    sqlx::query(
-                        "UPDATE record_items SET resource_type = $2, kind = $3, source_id = $4, full_url = $5, label = $6, \
-                         label_bit = $7, title = $8, detail = $9, status = $10, code_system = $11, code = $12, \
-                         effective_date = $13, effective_text = $14, is_current = $15, supplier_id = $16, import_id = $17, \
-                         content_hash = $18, resource = $19, updated_at = $20 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(&item.resource_type)
-                    .bind(item.kind.code())
-                    .bind(&item.source_id)
-                    .bind(&item.full_url)
-                    .bind(item.label.code())
-                    .bind(Labels::of(&[item.label]).bits())
-                    .bind(&item.title)
-                    .bind(&item.detail)
-                    .bind(&item.status)
-                    .bind(&code.0)
-                    .bind(&code.1)
-                    .bind(&item.date)
-                    .bind(&item.date_text)
-                    .bind(item.current)
-                    .bind(meta.supplier.map(|o| o.0))
-                    .bind(import_id)
-                    .bind(item.content_hash.as_slice())
-                    .bind(&item.json)
-                    .bind(DbTime(now))
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM record_links WHERE from_item = $1").bind(id).execute(&mut *tx).await?;
-                    report.updated += 1;
-                    id
-                }
-                None => {
-                    let id = Uuid::now_v7();
+                existing => {
+                    let id = existing.as_ref().map(|(id, _)| *id).unwrap_or_else(Uuid::now_v7);
                     sqlx::query(
                         "INSERT INTO record_items (id, person_id, source, identity, resource_type, kind, source_id, \
                          full_url, label, label_bit, title, detail, status, code_system, code, effective_date, \
                          effective_text, is_current, supplier_id, import_id, content_hash, resource, created_at, \
                          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                         $18, $19, $20, $21, $22, $23, $23)",
+                         $18, $19, $20, $21, $22, $23, $23) ON CONFLICT (person_id, source, identity) DO UPDATE SET \
+                         resource_type = excluded.resource_type, kind = excluded.kind, source_id = excluded.source_id, \
+                         full_url = excluded.full_url, label = excluded.label, label_bit = excluded.label_bit, \
+                         title = excluded.title, detail = excluded.detail, status = excluded.status, \
+                         code_system = excluded.code_system, code = excluded.code, \
+                         effective_date = excluded.effective_date, effective_text = excluded.effective_text, \
+                         is_current = excluded.is_current, supplier_id = excluded.supplier_id, \
+                         import_id = excluded.import_id, content_hash = excluded.content_hash, \
+                         resource = excluded.resource, updated_at = excluded.updated_at",
                     )
                     .bind(id)
                     .bind(person.0)
@@ -225,7 +200,13 @@ pub async fn import(
                     .bind(DbTime(now))
                     .execute(&mut *tx)
                     .await?;
-                    report.added += 1;
+                    if existing.is_some() {
+                        // Its references are made again from the new content.
+                        sqlx::query("DELETE FROM record_links WHERE from_item = $1").bind(id).execute(&mut *tx).await?;
+                        report.updated += 1;
+                    } else {
+                        report.added += 1;
+                    }
                     id
                 }
             };

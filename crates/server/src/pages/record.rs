@@ -512,19 +512,41 @@ fn text_field(form: &Fields, name: &str, errors: &mut Errors, tr: crate::i18n::T
     text
 }
 
+/// The person's text about one of their items, from `field` of the form: the item, the owner's write grant and the
+/// text, or the item page again with the error.
+async fn owner_text(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    item: &str,
+    form: &Fields,
+    field: &'static str,
+) -> Result<Result<(Uuid, Grant, String), Response>, AppError> {
+    let item_id = Uuid::parse_str(item).map_err(|_| AppError::NotFound)?;
+    let grant = own_write(state, session, id, &format!("record-{field}:{item_id}")).await?;
+    let mut errors = Errors::default();
+    let body = text_field(form, field, &mut errors, session.tr());
+    if errors.is_empty() {
+        return Ok(Ok((item_id, grant, body)));
+    }
+    let (note, correction) = if field == "note" {
+        (body, String::new())
+    } else {
+        (String::new(), body)
+    };
+    Ok(Err(item_page(state, session, id, item, errors, note, correction).await?))
+}
+
 pub async fn add_note(
     State(state): State<AppState>,
     session: Session,
     Path((id, item)): Path<(String, String)>,
     form: Fields,
 ) -> Result<Response, AppError> {
-    let item_id = Uuid::parse_str(&item).map_err(|_| AppError::NotFound)?;
-    let grant = own_write(&state, &session, &id, &format!("record-note:{item_id}")).await?;
-    let mut errors = Errors::default();
-    let body = text_field(&form, "note", &mut errors, session.tr());
-    if !errors.is_empty() {
-        return item_page(&state, &session, &id, &item, errors, body, String::new()).await;
-    }
+    let (item_id, grant, body) = match owner_text(&state, &session, &id, &item, &form, "note").await? {
+        Ok(ok) => ok,
+        Err(page) => return Ok(page),
+    };
     record::add_note(&state.db, &grant, item_id, &body, state.now())
         .await?
         .map_err(|_| AppError::NotFound)?;
@@ -538,13 +560,10 @@ pub async fn request_correction(
     Path((id, item)): Path<(String, String)>,
     form: Fields,
 ) -> Result<Response, AppError> {
-    let item_id = Uuid::parse_str(&item).map_err(|_| AppError::NotFound)?;
-    let grant = own_write(&state, &session, &id, &format!("record-correction:{item_id}")).await?;
-    let mut errors = Errors::default();
-    let body = text_field(&form, "correction", &mut errors, session.tr());
-    if !errors.is_empty() {
-        return item_page(&state, &session, &id, &item, errors, String::new(), body).await;
-    }
+    let (item_id, grant, body) = match owner_text(&state, &session, &id, &item, &form, "correction").await? {
+        Ok(ok) => ok,
+        Err(page) => return Ok(page),
+    };
     let sent = record::request_correction(&state.db, &grant, item_id, &body, state.now())
         .await?
         .map_err(|_| AppError::NotFound)?;
