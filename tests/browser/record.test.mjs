@@ -76,6 +76,22 @@ test('a person reads their record, adds a note and asks for a correction', { tim
     await clickAndWaitForPage(p, p.getByRole('link', { name: 'Get a copy of everything CarePact holds about you' }));
     await see(p, 'I take this with my breakfast.');
     await checkPage(p, 'record-export');
+
+    await p.goto('/access-log/0190c9a0-0000-7000-8000-000000000000/query');
+    await clickAndWaitForPage(p, p.getByRole('button', { name: 'Send' }));
+    await see(p, 'There is a problem');
+    await checkPage(p, 'access-query-error');
+  });
+
+  await suite.page('record-practice-work-list', {}, async (p) => {
+    await signIn(p, 'linda.brown@carepact.example', DEMO_PASSWORD);
+    await clickAndWaitForPage(p, p.getByRole('link', { name: 'Requests from people' }));
+    await see(p, 'My dose went up to two tablets in March.');
+    await checkPage(p, 'work-list');
+    await p.getByLabel('Your reply to the person').first().fill('Thank you: we have updated your record.');
+    await clickAndWaitForPage(p, p.getByRole('button', { name: 'Send reply' }).first());
+    await see(p, 'Your reply has been sent.');
+    await see(p, 'There are no requests waiting.');
   });
 
   await suite.page('record-gp-without-consent', {}, async (p) => {

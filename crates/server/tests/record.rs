@@ -84,6 +84,13 @@ async fn record_rows(db: &Db) -> anyhow::Result<Vec<i64>> {
     Ok(out)
 }
 
+/// The first link or form action in `html` starting with `prefix`, up to its closing quote.
+fn attr_link(html: &str, prefix: &str) -> Option<String> {
+    let start = html.find(prefix)?;
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
 fn nth_nhs_number(n: u32) -> NhsNumber {
     (n..)
         .find_map(|k| NhsNumber::parse(&format!("{}{}", 999_100_000 + k, check(999_100_000 + k)?)).ok())
@@ -280,7 +287,7 @@ carepact_testkit::backend_tests! {
         let page = amina.get(&item).await?;
         assert!(page.contains("I stopped this in March.") && page.contains("Waiting for a reply"));
         let practice = organisations::find_by_name(db, "Riverside Medical Practice").await?.context("practice")?;
-        assert_eq!(record::addressed_to(db, practice).await?.len(), 1, "the request is in the practice's work list");
+        assert_eq!(carepact_store::queries::addressed_to(db, practice).await?.len(), 1, "the request is in the practice's work list");
 
         // Someone without consent sees nothing, not even that the item exists.
         let mut gp = app.client().signed_in(GP).await?;
@@ -317,6 +324,49 @@ carepact_testkit::backend_tests! {
         // Anyone else, even with consent, cannot export the person's record.
         let mut gp = app.client().signed_in(GP).await?;
         assert_eq!(gp.get(&format!("{base}/export.json")).await?.status, axum::http::StatusCode::NOT_FOUND);
+        Ok(())
+    }
+
+    async fn the_practice_answers_a_correction_and_a_query_about_an_access(app: TestApp) {
+        let person = amina(&app).await?;
+        let base = format!("/records/{person}");
+        let db = &app.state.db;
+        let owner = operator(&app, person, Action::Read).await?;
+        let all = record::all_resources(db, &owner).await?.map_err(|_| anyhow::anyhow!("denied"))?;
+        let metformin = all.iter().find(|(r, _)| r.title.contains("Metformin")).context("metformin")?.0.id;
+        let item = format!("{base}/items/{metformin}");
+        let mut amina = app.client().signed_in(PERSON).await?;
+        amina.submit(&item, &format!("{item}/corrections"), &[("correction", "I stopped this in March.")]).await?;
+
+        // The practice's admin sees it in the work list, without any consent to the record, and answers it.
+        let mut admin = app.client().signed_in(ORG_ADMIN).await?;
+        let work = admin.get("/work").await?;
+        assert!(work.contains("I stopped this in March.") && work.contains("Amina Khan"), "{}", work.body);
+        let action = attr_link(&work.body, "/work/corrections/").context("answer form")?;
+        let answered = admin.submit("/work", &action, &[("response", "Thank you: we have updated your medicines.")]).await?;
+        assert_eq!(answered.location(), Some("/work"));
+        assert!(admin.get("/work").await?.contains("There are no requests waiting."));
+        let page = amina.get(&item).await?;
+        assert!(page.contains("Thank you: we have updated your medicines.") && page.contains("Answered"));
+        // Other organisations' staff see nothing of it.
+        let mut nurse = app.client().signed_in("jo.adeyemi@carepact.example").await?;
+        assert!(nurse.get("/work").await?.contains("There are no requests waiting."));
+
+        // An access by the practice's GP (emergency access needs no consent), questioned by Amina.
+        let mut gp = app.client().signed_in(GP).await?;
+        let opened = gp
+            .submit("/emergency-access", "/emergency-access", &[("nhs_number", "9434765919"), ("reason", "Unconscious in clinic; need her medicines."), ("confirm", "yes")])
+            .await?;
+        assert!(opened.location().is_some(), "emergency access opened");
+        gp.get(&base).await?;
+        let log = amina.get("/access-log").await?;
+        let query = attr_link(&log.body, "/access-log/0").context("an 'I don't recognise this' link")?;
+        let empty = amina.submit(&query, &query, &[("body", "")]).await?;
+        assert!(empty.contains("nhsuk-error-summary") && empty.contains("recognise</a>"));
+        let sent = amina.submit(&query, &query, &[("body", "I was not at the practice that day.")]).await?;
+        assert_eq!(sent.location(), Some("/access-log"));
+        let work = admin.get("/work").await?;
+        assert!(work.contains("I was not at the practice that day.") && work.contains("Dr Sarah Patel"));
         Ok(())
     }
 }

@@ -147,6 +147,8 @@ impl AuditWriter {
 /// An access to a person's data as the person sees it in "who has looked at my record".
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccessEntry {
+    pub id: Uuid,
+    pub organisation_id: Option<Uuid>,
     pub occurred_at: DbTime,
     pub actor_name: Option<String>,
     pub actor_role: String,
@@ -164,8 +166,9 @@ pub async fn access_log(db: &Db, grant: &Grant, limit: i64) -> Result<std::resul
         return Ok(Err(Denied));
     }
     let person = grant.person();
-    Ok(Ok(on_db!(db, read, |p| sqlx::query_as(
-        "SELECT e.occurred_at, u.display_name AS actor_name, e.actor_role, o.name AS organisation_name, e.action, \
+    Ok(Ok(on_db!(db, read, |p| {
+        sqlx::query_as(
+        "SELECT e.id, e.organisation_id, e.occurred_at, u.display_name AS actor_name, e.actor_role, o.name AS organisation_name, e.action, \
          e.section, e.entity, e.purpose, e.outcome FROM audit_events e \
          LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN organisations o ON o.id = e.organisation_id \
          WHERE e.person_id = $1 ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $2"
@@ -173,7 +176,8 @@ pub async fn access_log(db: &Db, grant: &Grant, limit: i64) -> Result<std::resul
     .bind(person.0)
     .bind(limit)
     .fetch_all(p)
-    .await)?))
+    .await
+    })?))
 }
 
 #[derive(sqlx::FromRow)]

@@ -16,6 +16,7 @@ pub mod consents;
 pub mod organisations;
 pub mod outbox;
 pub mod people;
+pub mod queries;
 pub mod record;
 pub mod requests;
 pub mod sessions;

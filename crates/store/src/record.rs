@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use carepact_domain::consent::{Action, Labels, Section, Sensitivity};
-use carepact_domain::identity::{OrganisationId, PersonId};
+use carepact_domain::identity::OrganisationId;
 use carepact_fhir::{Item, Kind, Problem};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -732,19 +732,6 @@ pub async fn all_notes(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec
     .fetch_all(p)
     .await)?;
     Ok(Ok(rows.into_iter().map(|r| (r.item_id, r.note)).collect()))
-}
-
-/// Whose correction requests and access queries are waiting for an organisation: (request id, person), so that each
-/// can be opened through the choke point.
-pub async fn addressed_to(db: &Db, organisation: OrganisationId) -> Result<Vec<(Uuid, PersonId)>> {
-    let rows: Vec<(Uuid, Uuid)> = on_db!(db, read, |p| sqlx::query_as(
-        "SELECT id, person_id FROM correction_requests WHERE organisation_id = $1 AND status = 'open' \
-         UNION ALL SELECT id, person_id FROM access_queries WHERE organisation_id = $1 AND status = 'open'"
-    )
-    .bind(organisation.0)
-    .fetch_all(p)
-    .await)?;
-    Ok(rows.into_iter().map(|(id, person)| (id, PersonId(person))).collect())
 }
 
 /// Who imported this person's record, and when, newest first: for the record page.

@@ -486,3 +486,24 @@ export-accesses = { $count ->
    *[other] Your record has { $count } entries in its log.
 }
 record-export-link = Get a copy of everything CarePact holds about you
+
+## "I don't recognise this" and the organisation's work list
+
+query-link = I don't recognise this
+query-title = Tell us you don't recognise an access
+query-intro = We will send your message to the organisation whose member of staff looked at your record. Their privacy officer will look into it and reply.
+query-label = What don't you recognise?
+query-hint = For example: I have never been seen by this person.
+query-send = Send
+error-query-empty = Tell us what you don't recognise
+error-query-long = Your message must be 2,000 characters or fewer
+flash-query-sent = Your message has been sent. The organisation will reply.
+work-title = Requests from people
+work-none = There are no requests waiting.
+work-correction = Something in a record you supplied is wrong or missing
+work-access-query = A person does not recognise an access to their record
+work-about = About:
+work-response-label = Your reply to the person
+work-send = Send reply
+flash-work-answered = Your reply has been sent.
+flash-work-answer-empty = Write a reply of up to 2,000 characters before sending it.

@@ -22,9 +22,11 @@ mod emergency;
 mod export;
 mod home;
 mod people;
+mod queries;
 mod record;
 mod requests;
 mod sharing;
+mod work;
 
 pub(crate) use sharing::shared_with_me;
 
@@ -74,6 +76,9 @@ pub fn routes() -> Router<AppState> {
         .route("/sharing", get(sharing::show).post(sharing::share))
         .route("/sharing/{id}/revoke", post(sharing::revoke))
         .route("/access-log", get(sharing::access_log))
+        .route("/access-log/{event}/query", get(queries::form).post(queries::raise))
+        .route("/work", get(work::show))
+        .route("/work/{kind}/{id}", post(work::answer))
         .route("/records/{id}", get(sharing::record))
         .route("/records/{id}/timeline", get(record::timeline))
         .route("/records/{id}/export", get(export::printable))

@@ -300,6 +300,8 @@ struct LogRow {
     what: String,
     why: String,
     refused: bool,
+    /// The event, when the person can question it (an access by someone in an organisation).
+    query: Option<Uuid>,
 }
 
 #[derive(Template)]
@@ -347,6 +349,7 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
         what,
         why: c.t(&format!("purpose-{}", e.purpose)),
         refused: e.outcome.starts_with("deny"),
+        query: e.organisation_id.filter(|_| !own).map(|_| e.id),
     }
 }
 
