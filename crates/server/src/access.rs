@@ -27,12 +27,20 @@ pub fn acting_role(user: &User) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// True when `person` is the signed-in user themself.
+pub async fn is_own(state: &AppState, user: &User, person: PersonId) -> Result<bool, AppError> {
+    Ok(carepact_store::people::id_for_user(&state.db, user.id)
+        .await?
+        .is_some_and(|p| p == person))
+}
+
 /// "person" for the user's own data, else the role they act in.
 async fn role_towards(state: &AppState, user: &User, person: PersonId) -> Result<&'static str, AppError> {
-    let own = carepact_store::people::id_for_user(&state.db, user.id)
-        .await?
-        .is_some_and(|p| p == person);
-    Ok(if own { "person" } else { acting_role(user) })
+    Ok(if is_own(state, user, person).await? {
+        "person"
+    } else {
+        acting_role(user)
+    })
 }
 
 /// Authorises `user` to do `request` on `person`'s data, auditing the decision. Refusal is `AppError::NotFound`.

@@ -595,14 +595,16 @@ fn owner_writes(grant: &Grant) -> bool {
     grant.is_owner() && grant.action() == Action::Write && grant.section() == Section::Record
 }
 
-async fn owned_item(db: &Db, grant: &Grant, item: Uuid) -> Result<Option<Option<Uuid>>> {
-    Ok(on_db!(db, read, |p| sqlx::query_scalar(
-        "SELECT i.supplier_id FROM record_items i WHERE i.id = $1 AND i.person_id = $2"
+/// True when `item` is in the record `grant` is for.
+async fn owned_item(db: &Db, grant: &Grant, item: Uuid) -> Result<bool> {
+    let found: Option<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
+        "SELECT i.id FROM record_items i WHERE i.id = $1 AND i.person_id = $2"
     )
     .bind(item)
     .bind(grant.person().0)
     .fetch_optional(p)
-    .await)?)
+    .await)?;
+    Ok(found.is_some())
 }
 
 /// Adds the person's own note to an item of their record.
@@ -616,7 +618,7 @@ pub async fn add_note(
     let Some(author) = grant.actor().filter(|_| owner_writes(grant)) else {
         return Ok(Err(Denied));
     };
-    if owned_item(db, grant, item).await?.is_none() {
+    if !owned_item(db, grant, item).await? {
         return Ok(Err(Denied));
     }
     let id = Uuid::now_v7();
@@ -732,17 +734,6 @@ pub async fn all_notes(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec
     .fetch_all(p)
     .await)?;
     Ok(Ok(rows.into_iter().map(|r| (r.item_id, r.note)).collect()))
-}
-
-/// Who imported this person's record, and when, newest first: for the record page.
-pub async fn last_import(db: &Db, grant: &Grant) -> Result<Option<(DbTime, String)>> {
-    Ok(on_db!(db, read, |p| sqlx::query_as(
-        "SELECT created_at, source FROM record_imports WHERE person_id = $1 AND (added + updated) > 0 \
-         ORDER BY created_at DESC LIMIT 1"
-    )
-    .bind(grant.person().0)
-    .fetch_optional(p)
-    .await)?)
 }
 
 #[cfg(test)]

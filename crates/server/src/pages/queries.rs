@@ -4,12 +4,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use carepact_domain::consent::{Action, Request, Section, Sensitivity};
+use carepact_domain::consent::Action;
 use carepact_domain::identity::Role;
-use carepact_store::{people, queries};
+use carepact_store::queries;
 use uuid::Uuid;
 
-use crate::access::authorize;
 use crate::errors::AppError;
 use crate::forms::{Errors, Fields};
 use crate::pages::layout::{Chrome, render, require_role};
@@ -45,7 +44,7 @@ pub async fn raise(
     Path(event): Path<String>,
     form: Fields,
 ) -> Result<Response, AppError> {
-    let user = require_role(&session, &[Role::Person])?;
+    require_role(&session, &[Role::Person])?;
     let event = Uuid::parse_str(&event).map_err(|_| AppError::NotFound)?;
     let body = form.get("body").trim().to_owned();
     let mut errors = Errors::default();
@@ -57,23 +56,8 @@ pub async fn raise(
     if !errors.is_empty() {
         return page(&session, event, errors, body).await;
     }
-    let person = people::id_for_user(&state.db, user.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let request = Request {
-        section: Section::Record,
-        label: Sensitivity::General,
-        action: Action::Write,
-    };
-    let grant = authorize(
-        &state,
-        &user,
-        person,
-        request,
-        &format!("access-query:{event}"),
-        "person-access",
-    )
-    .await?;
+    let entity = format!("access-query:{event}");
+    let grant = crate::pages::sharing::own(&state, &session, Action::Write, &entity).await?;
     queries::raise(&state.db, &grant, event, &body, state.now())
         .await?
         .map_err(|_| AppError::NotFound)?;

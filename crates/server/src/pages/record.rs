@@ -104,15 +104,16 @@ fn person_id(id: &str) -> Result<PersonId, AppError> {
 }
 
 /// Why the record is opened: the person looking at their own, or someone else caring for them.
-async fn purpose_for(
+pub async fn purpose_for(
     state: &AppState,
     user: &carepact_store::users::User,
     person: PersonId,
 ) -> Result<&'static str, AppError> {
-    let own = carepact_store::people::id_for_user(&state.db, user.id)
-        .await?
-        .is_some_and(|p| p == person);
-    Ok(if own { "person-access" } else { "direct-care" })
+    Ok(if crate::access::is_own(state, user, person).await? {
+        "person-access"
+    } else {
+        "direct-care"
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -24,7 +24,7 @@ use crate::session::Session;
 use crate::state::AppState;
 
 /// The signed-in person's grant over their own data, for `entity`.
-async fn own(state: &AppState, session: &Session, action: Action, entity: &str) -> Result<Grant, AppError> {
+pub(crate) async fn own(state: &AppState, session: &Session, action: Action, entity: &str) -> Result<Grant, AppError> {
     let user = require_role(session, &[Role::Person])?;
     let person = people::id_for_user(&state.db, user.id)
         .await?
@@ -428,10 +428,8 @@ pub async fn record(
         label: Sensitivity::General,
         action: Action::Read,
     };
-    let own = people::id_for_user(&state.db, user.id)
-        .await?
-        .is_some_and(|p| p == person);
-    let purpose = if own { "person-access" } else { "direct-care" };
+    let purpose = crate::pages::record::purpose_for(&state, &user, person).await?;
+    let own = purpose == "person-access";
     let grant = authorize(&state, &user, person, request, "person-summary", purpose).await?;
     let person_id = person;
     let person = people::summary(&state.db, &grant).await?.ok_or(AppError::NotFound)?;
