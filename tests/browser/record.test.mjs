@@ -100,3 +100,32 @@ test('a person reads their record, adds a note and asks for a correction', { tim
     assert.equal(response.status(), 404, 'without consent the item is not found');
   });
 });
+
+test('a person adds a file to their record, and is shown what is wrong with a broken one', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const fhirFile = (name) => new URL(`../fhir/${name}`, import.meta.url).pathname;
+  await suite.page('record-upload', {}, async (p) => {
+    await signIn(p, PERSON_EMAIL, DEMO_PASSWORD);
+    await clickAndWaitForPage(p, p.getByRole('link', { name: 'Your health record' }));
+    await clickAndWaitForPage(p, p.getByRole('link', { name: 'Add health records from a file' }));
+    await checkPage(p, 'record-upload');
+
+    await clickAndWaitForPage(p, p.getByRole('button', { name: 'Add to record' }));
+    await see(p, 'There is a problem');
+    await see(p, 'Select a file to upload');
+    await checkPage(p, 'record-upload-no-file');
+
+    await p.getByLabel('Upload a file').setInputFiles(fhirFile('broken-entries.json'));
+    await clickAndWaitForPage(p, p.getByRole('button', { name: 'Add to record' }));
+    await see(p, 'Nothing from the file has been added');
+    await see(p, /problems in the file/);
+    await see(p, 'entry[1].resource');
+    await checkPage(p, 'record-upload-problems');
+
+    await p.getByLabel('Upload a file').setInputFiles(fhirFile('gp-record-transaction.json'));
+    await clickAndWaitForPage(p, p.getByRole('button', { name: 'Add to record' }));
+    await see(p, 'The file has been added to the record');
+    await checkPage(p, 'record-upload-done');
+    await clickAndWaitForPage(p, p.getByRole('link', { name: 'Go back to the record' }));
+    await see(p, 'Current problems');
+  });
+});

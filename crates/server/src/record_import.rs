@@ -21,6 +21,9 @@ use tokio::sync::mpsc;
 /// Told how many bytes of the file have been read so far.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 
+/// The largest file the upload page takes. Bigger files (whole-practice extracts) go through `carepact import`.
+pub const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
+
 /// How many checked entries may wait between the reader and the store.
 const QUEUE: usize = 256;
 

@@ -230,6 +230,10 @@ async fn submitted_csrf(req: Request) -> Result<(Option<String>, Request), AppEr
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    if let Some(boundary) = multipart_boundary(req.headers()) {
+        let (token, req) = multipart_csrf(req, &boundary).await?;
+        return Ok((token.or(from_header), req));
+    }
     if !crate::forms::is_form(req.headers()) {
         return Ok((from_header, req));
     }
@@ -239,6 +243,66 @@ async fn submitted_csrf(req: Request) -> Result<(Option<String>, Request), AppEr
         .map_err(|_| AppError::PayloadTooLarge)?;
     let token = form_urlencoded_value(&bytes, "csrf_token");
     Ok((token.or(from_header), Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// How far into a multipart body the CSRF field is looked for. It must be the form's first field, so the file
+/// that follows is never held in memory here.
+const MULTIPART_PEEK: usize = 8 * 1024;
+
+/// The boundary of a `multipart/form-data` body.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let (mime, params) = content_type.split_once(';')?;
+    if !mime.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (key, value) = p.split_once('=')?;
+        let value = value.trim().trim_matches('"');
+        (key.trim().eq_ignore_ascii_case("boundary") && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The value of a multipart body's first part, when that part is the field `name` and has arrived whole.
+fn first_multipart_field(head: &[u8], boundary: &str, name: &str) -> Option<String> {
+    let rest = head.strip_prefix(format!("--{boundary}\r\n").as_bytes())?;
+    let headers_end = find(rest, b"\r\n\r\n")?;
+    let headers = std::str::from_utf8(&rest[..headers_end]).ok()?;
+    let wanted = format!("name=\"{name}\"");
+    let disposition = headers
+        .split("\r\n")
+        .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
+    if !disposition.split(';').any(|p| p.trim() == wanted) {
+        return None;
+    }
+    let value = &rest[headers_end + 4..];
+    let end = find(value, format!("\r\n--{boundary}").as_bytes())?;
+    String::from_utf8(value[..end].to_vec()).ok()
+}
+
+/// Reads just enough of a multipart body to find its CSRF field, then rebuilds the request with the bytes read
+/// put back in front of the rest of the stream.
+async fn multipart_csrf(req: Request, boundary: &str) -> Result<(Option<String>, Request), AppError> {
+    use futures_util::StreamExt;
+    let (parts, body) = req.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut head: Vec<u8> = Vec::new();
+    let closing = format!("\r\n--{boundary}");
+    while head.len() < MULTIPART_PEEK && find(&head, closing.as_bytes()).is_none() {
+        match stream.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(_)) => return Err(AppError::BadRequest("error-form-unreadable")),
+            None => break,
+        }
+    }
+    let token = first_multipart_field(&head, boundary, "csrf_token");
+    let head = axum::body::Bytes::from(head);
+    let rebuilt = futures_util::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(stream);
+    Ok((token, Request::from_parts(parts, Body::from_stream(rebuilt))))
 }
 
 fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {
@@ -376,6 +440,27 @@ mod tests {
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(cross_site(&h));
+    }
+
+    #[test]
+    fn finds_the_csrf_field_at_the_start_of_a_multipart_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("multipart/form-data; boundary=\"XyZ\""),
+        );
+        assert_eq!(multipart_boundary(&headers).as_deref(), Some("XyZ"));
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc123\r\n--XyZ\r\n\
+                     Content-Disposition: form-data; name=\"file\"; filename=\"a.json\"\r\n\r\n{}\r\n--XyZ--\r\n";
+        assert_eq!(
+            first_multipart_field(body, "XyZ", "csrf_token").as_deref(),
+            Some("abc123")
+        );
+        // Only the first field counts, and only once it has arrived whole.
+        assert_eq!(first_multipart_field(body, "XyZ", "file"), None);
+        assert_eq!(first_multipart_field(&body[..40], "XyZ", "csrf_token"), None);
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert_eq!(multipart_boundary(&headers), None);
     }
 
     #[test]

@@ -71,6 +71,7 @@ const FAMILIES: &[&str] = &[
 /// only the template tags are read: ids there sit inside HTML attribute quotes.
 fn quoted_ids(text: &str, template: bool) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
+    let unescaped: String;
     let pieces: Vec<&str> = if template {
         // Only inside `{{ … }}` and `{% … %}`, where quotes are balanced.
         let mut inside = Vec::new();
@@ -82,7 +83,9 @@ fn quoted_ids(text: &str, template: bool) -> BTreeSet<String> {
         }
         inside
     } else {
-        text.split('"').skip(1).step_by(2).collect()
+        // Escaped quotes inside Rust strings, and quote characters, do not open or close a string.
+        unescaped = text.replace("\\\"", "").replace("'\"'", "");
+        unescaped.split('"').skip(1).step_by(2).collect()
     };
     for piece in pieces {
         let looks_like_id = !piece.is_empty()

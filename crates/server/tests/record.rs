@@ -102,6 +102,34 @@ fn check(first_nine: u32) -> Option<u8> {
     carepact_domain::nhs_number::check_digit(&digits)
 }
 
+/// A `multipart/form-data` body as a browser sends the upload form: the CSRF token first (when given), then the file.
+fn upload_body(csrf: Option<&str>, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----CarePactTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    if let Some(token) = csrf {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/json\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Opens the upload page and sends `file` from it.
+async fn upload(client: &mut Client, base: &str, file_name: &str, bytes: &[u8]) -> anyhow::Result<Page> {
+    let form = client.get(&format!("{base}/import")).await?;
+    let csrf = form
+        .csrf()
+        .with_context(|| format!("no upload form: {} {}", form.status, form.h1()))?;
+    let (content_type, body) = upload_body(Some(&csrf), file_name, bytes);
+    client.post_raw(&format!("{base}/import"), &content_type, body).await
+}
+
 carepact_testkit::backend_tests! {
     fixture = app;
 
@@ -367,6 +395,83 @@ carepact_testkit::backend_tests! {
         assert_eq!(sent.location(), Some("/access-log"));
         let work = admin.get("/work").await?;
         assert!(work.contains("I was not at the practice that day.") && work.contains("Dr Sarah Patel"));
+        Ok(())
+    }
+    async fn the_person_and_a_professional_they_let_write_add_files_from_the_upload_page(app: TestApp) {
+        use axum::http::StatusCode;
+        let person = amina(&app).await?;
+        let base = format!("/records/{person}");
+        let db = &app.state.db;
+        let mut amina = app.client().signed_in(PERSON).await?;
+        assert!(amina.get(&base).await?.contains(&format!("href=\"{base}/import\"")), "the person is offered the upload");
+
+        // A broken file: refused whole, every problem listed, nothing stored.
+        let before = record_rows(db).await?;
+        let broken = std::fs::read(fhir("broken-entries.json"))?;
+        let refused = upload(&mut amina, &base, "broken-entries.json", &broken).await?;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.contains("Nothing from the file has been added") && refused.contains("entry[1]") && refused.contains("entry[3]"), "{}", refused.body);
+        assert_eq!(record_rows(db).await?, before);
+
+        // No file chosen, a form without its CSRF token, and a file over the limit: clear answers, nothing stored.
+        let empty = upload(&mut amina, &base, "", b"").await?;
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+        assert!(empty.contains("Select a file to upload"));
+        let (content_type, body) = upload_body(None, "gp.json", &std::fs::read(fhir("gp-record-transaction.json"))?);
+        let forged = amina.post_raw(&format!("{base}/import"), &content_type, body).await?;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let huge = upload(&mut amina, &base, "huge.json", &vec![b' '; carepact_server::record_import::UPLOAD_LIMIT + 1]).await?;
+        assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(huge.contains("The file is too big to add here"));
+        assert_eq!(record_rows(db).await?, before);
+
+        // A good file is added; the same file again adds nothing.
+        let good = std::fs::read(fhir("gp-record-transaction.json"))?;
+        let added = upload(&mut amina, &base, "gp-record-transaction.json", &good).await?;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        assert!(added.contains("The file has been added to the record") && added.contains("gp-record-transaction.json"));
+        let after = record_rows(db).await?;
+        assert!(after[1] > before[1], "items were added: {before:?} → {after:?}");
+        let again = upload(&mut amina, &base, "gp-record-transaction.json", &good).await?;
+        assert!(again.contains("Everything in this file was already in the record"), "{}", again.body);
+        assert_eq!(record_rows(db).await?[1], after[1]);
+
+        // The practice's GP, with read-only consent, is not offered the upload and cannot use it.
+        let org = organisations::find_by_name(db, "Riverside Medical Practice").await?.context("practice")?.to_string();
+        let share = |access: &'static str| [("grantee", "organisation"), ("organisation", org.as_str()), ("sections", "record"), ("labels", "general"), ("access", access)];
+        amina.submit("/sharing", "/sharing", &share("read")).await?;
+        let mut gp = app.client().signed_in(GP).await?;
+        let summary = gp.get(&base).await?;
+        assert_eq!(summary.status, StatusCode::OK);
+        assert!(!summary.contains(&format!("{base}/import")));
+        assert_eq!(gp.get(&format!("{base}/import")).await?.status, StatusCode::NOT_FOUND);
+
+        // With read-and-write consent the GP adds a file; the items are supplied by the practice, so corrections go to it.
+        let sharing = amina.get("/sharing").await?;
+        let revoke = attr_link(&sharing.body, "/sharing/").filter(|l| l.ends_with("/revoke")).context("revoke link")?;
+        amina.submit("/sharing", &revoke, &[]).await?;
+        amina.submit("/sharing", "/sharing", &share("write")).await?;
+        assert!(gp.get(&base).await?.contains(&format!("href=\"{base}/import\"")));
+        let ndjson = std::fs::read(fhir("gp-record.ndjson"))?;
+        let by_gp = upload(&mut gp, &base, "gp-record.ndjson", &ndjson).await?;
+        assert_eq!(by_gp.status, StatusCode::OK, "{}", by_gp.body);
+        let supplied: Option<uuid::Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
+            "SELECT organisation_id FROM record_imports WHERE file_name = 'gp-record.ndjson'"
+        )
+        .fetch_optional(p)
+        .await)?
+        .flatten();
+        assert_eq!(supplied.map(|u| u.to_string()), Some(org.clone()));
+        // Every upload is decided and audited through the choke point: Amina's, and the GP's as a professional.
+        let audited: Vec<String> = on_db!(db, read, |p| sqlx::query_scalar(
+            "SELECT actor_role FROM audit_events WHERE person_id = $1 AND entity LIKE 'import-record%' AND action = 'write' \
+             AND outcome LIKE 'permit%' ORDER BY occurred_at"
+        )
+        .bind(person.0)
+        .fetch_all(p)
+        .await)?;
+        assert_eq!(audited.iter().filter(|r| *r == "person").count(), 5, "{audited:?}");
+        assert_eq!(audited.iter().filter(|r| *r == "professional").count(), 1, "{audited:?}");
         Ok(())
     }
 }

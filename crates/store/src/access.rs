@@ -27,6 +27,7 @@ use crate::{Db, Result, consents, on_db};
 /// let request = Request { section: Section::Record, label: Sensitivity::General, action: Action::Read };
 /// let forged = carepact_store::access::Grant {
 ///     person: PersonId::new(), actor: Some(UserId::new()), request, labels: Default::default(), basis: Basis::Owner,
+///     may_write: true,
 /// };
 /// ```
 #[derive(Debug, Clone)]
@@ -37,6 +38,9 @@ pub struct Grant {
     /// The sensitivity labels this grant covers: the asked label, or for [`authorize_labels`] those permitted.
     labels: Labels,
     basis: Basis,
+    /// Whether the same basis would also let the actor write to this section, so pages can offer the actions they
+    /// may take without asking (and auditing) a second time.
+    may_write: bool,
 }
 
 impl Grant {
@@ -62,6 +66,11 @@ impl Grant {
     }
     pub fn basis(&self) -> Basis {
         self.basis
+    }
+    /// True when the actor may also write to this section (general items at least). Only a hint for showing
+    /// links: every write still asks [`authorize`] for its own grant.
+    pub fn may_write(&self) -> bool {
+        self.may_write
     }
     /// True when the person is acting on their own data.
     pub fn is_owner(&self) -> bool {
@@ -128,6 +137,15 @@ impl Facts {
     fn decide(&self, actor: &Actor, request: Request, now: OffsetDateTime) -> Decision {
         decide(actor, self.owner, &self.consents, &self.emergency, request, now)
     }
+
+    fn may_write(&self, actor: &Actor, request: Request, now: OffsetDateTime) -> bool {
+        let write = Request {
+            action: Action::Write,
+            label: Sensitivity::General,
+            ..request
+        };
+        matches!(self.decide(actor, write, now), Decision::Permit(_))
+    }
 }
 
 /// Loads the facts for `ask.person`. For a person who does not exist, records the refusal (on the system chain,
@@ -173,6 +191,7 @@ pub async fn authorize(
             request: ask.request,
             labels: Labels::of(&[ask.request.label]),
             basis,
+            may_write: facts.may_write(ask.actor, ask.request, now),
         }),
         Decision::Deny(_) => Err(Denied),
     })
@@ -219,6 +238,7 @@ pub async fn authorize_labels(
             request: ask.request,
             labels: permitted,
             basis,
+            may_write: facts.may_write(ask.actor, ask.request, now),
         }),
         None => Err(Denied),
     })
@@ -264,6 +284,7 @@ pub async fn authorize_operator(
         request,
         labels: Labels::all(),
         basis: Basis::Operator,
+        may_write: request.action == Action::Write,
     }))
 }
 
@@ -339,6 +360,7 @@ pub async fn authorize_addressed(
             request,
             labels: Labels::of(&[label]),
             basis: Basis::Addressed(id),
+            may_write: action == Action::Write,
         }),
         None => Err(Denied),
     })

@@ -507,3 +507,40 @@ work-response-label = Your reply to the person
 work-send = Send reply
 flash-work-answered = Your reply has been sent.
 flash-work-answer-empty = Write a reply of up to 2,000 characters before sending it.
+
+## Adding to a record from a file
+
+record-import-link-own = Add health records from a file
+record-import-link-staff = Add health records from a file to this record
+import-title = Add health records from a file
+import-intro-own = If you have a copy of your health record from your GP practice, a hospital or another health app, you can add it here.
+import-intro-staff = Add records your organisation holds about this person. They will be able to see everything you add, and to tell your organisation if something is wrong.
+import-rule-formats = The file must be in the FHIR R4 standard: a Bundle, or NDJSON with one record on each line. Health apps and clinical systems can usually save a file like this.
+import-rule-twice = Adding the same file again does not add anything twice.
+import-rule-all-or-nothing = If anything in the file cannot be read, nothing from it is added, and we list what needs to be fixed.
+import-rule-size = The file must be smaller than { $size } MB.
+label-import-file = Upload a file
+hint-import-file = A .json or .ndjson file
+import-button = Add to record
+import-back = Go back to the record
+import-problems-caption = { $count ->
+    [one] 1 problem in the file
+   *[other] { $count } problems in the file
+}
+import-problems-more = { $count ->
+    [one] There is 1 more problem that is not listed.
+   *[other] There are { $count } more problems that are not listed.
+}
+import-col-where = Where in the file
+import-col-problem = Problem
+import-whole-file = The whole file
+error-import-no-file = Select a file to upload
+error-import-too-large = The file is too big to add here. Ask the CarePact service team to add it for you.
+error-import-unreadable = The file did not arrive whole. Try uploading it again.
+error-import-rejected = Nothing from the file has been added. Fix the problems listed below, then upload it again.
+imported-title = The file has been added to the record
+imported-added = New items
+imported-updated = Items changed
+imported-unchanged = Items already in the record
+imported-nothing-new = Everything in this file was already in the record, so nothing has changed.
+imported-back = Go back to the record

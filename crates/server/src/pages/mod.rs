@@ -21,6 +21,7 @@ mod auth;
 mod emergency;
 mod export;
 mod home;
+mod import;
 mod people;
 mod queries;
 mod record;
@@ -81,6 +82,12 @@ pub fn routes() -> Router<AppState> {
         .route("/work/{kind}/{id}", post(work::answer))
         .route("/records/{id}", get(sharing::record))
         .route("/records/{id}/timeline", get(record::timeline))
+        .route(
+            "/records/{id}/import",
+            get(import::form)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::record_import::UPLOAD_LIMIT)),
+        )
         .route("/records/{id}/export", get(export::printable))
         .route("/records/{id}/export.json", get(export::fhir))
         .route("/records/{id}/items/{item}", get(record::item))

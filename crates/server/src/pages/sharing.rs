@@ -413,6 +413,8 @@ struct RecordSummaryPage<'a> {
     base: String,
     /// The person's own record.
     own: bool,
+    /// Whether the viewer may add to the record (the person, or someone they let write to it).
+    may_add: bool,
 }
 
 /// A person's record as a professional or carer with consent sees it.
@@ -446,6 +448,7 @@ pub async fn record(
         summary,
         base,
         own,
+        may_add: grant.may_write(),
     })?
     .into_response())
 }
