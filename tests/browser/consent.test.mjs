@@ -319,7 +319,7 @@ test('a person shares with a GP practice, the GP sees the record, the person sto
     assert.ok(refused.length >= 1, `the refused look after sharing stopped, ${context}`);
     for (const row of bySarah) {
       assert.match(row, new RegExp(GP.organisation), `the organisation is named: ${row}`);
-      assert.match(row, /Looked at your health record/, `what: ${row}`);
+      assert.match(row, /Looked at (your health record|the summary of your health record)/, `what: ${row}`);
       // Each access by someone in an organisation can be questioned ("I don't recognise this").
       assert.match(row, /\| Your care I don't recognise this \(.+\)$/, `why, and the query link: ${row}`);
     }

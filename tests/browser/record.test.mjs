@@ -127,5 +127,17 @@ test('a person adds a file to their record, and is shown what is wrong with a br
     await checkPage(p, 'record-upload-done');
     await clickAndWaitForPage(p, p.getByRole('link', { name: 'Go back to the record' }));
     await see(p, 'Current problems');
+
+    // The access log shows the upload, and can be filtered to what changed.
+    await p.goto('/access-log');
+    await p.getByLabel('What happened').selectOption({ label: 'Someone added or changed something' });
+    await clickAndWaitForPage(p, p.getByRole('button', { name: 'Show entries' }));
+    await see(p, 'Added records to your health record from a file');
+    assert.equal(await p.getByText('You looked at who has looked at your record').count(), 0, 'only changes are listed');
+    await checkPage(p, 'access-log-filtered');
+    await p.getByLabel('From date').fill('yesterday');
+    await clickAndWaitForPage(p, p.getByRole('button', { name: 'Show entries' }));
+    await see(p, 'There is a problem');
+    await checkPage(p, 'access-log-bad-date');
   });
 });

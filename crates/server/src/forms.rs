@@ -91,6 +91,27 @@ impl Errors {
     }
 }
 
+/// An optional "from" and "to" date pair (written 2024-03-31) for filtering a list. A date that cannot be read, or a
+/// "to" before the "from", adds an error to the field and is left out.
+pub fn date_range(from: &str, to: &str, errors: &mut Errors, tr: Tr<'_>) -> (Option<time::Date>, Option<time::Date>) {
+    let mut day = |field: &str, text: &str| match text.trim() {
+        "" => None,
+        text => time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+            .ok()
+            .or_else(|| {
+                errors.add(tr, field, "error-filter-date");
+                None
+            }),
+    };
+    let (from, to) = (day("from", from), day("to", to));
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        errors.add(tr, "to", "error-filter-date-order");
+    }
+    (from, to)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

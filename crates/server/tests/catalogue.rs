@@ -150,12 +150,36 @@ fn every_message_used_exists_and_every_message_is_used() {
         .map(|p| format!("purpose-{p}")),
     );
     used.extend(carepact_fhir::Kind::ALL.iter().map(|k| format!("kind-{}", k.code())));
+    used.extend(
+        carepact_store::audit::LogKind::ALL
+            .iter()
+            .map(|k| format!("log-filter-kind-{}", k.code())),
+    );
     used.extend(["open", "answered"].map(|s| format!("correction-status-{s}")));
     used.extend(
         ["note", "correction"]
             .iter()
             .flat_map(|f| [format!("error-{f}-empty"), format!("error-{f}-long")]),
     );
+    used.extend(
+        ["summary-of-record", "timeline-of-record", "export", "import-form"].map(|e| format!("log-what-read-{e}")),
+    );
+    used.extend(
+        [
+            "read-correction-request",
+            "write-correction-request",
+            "read-access-query",
+            "write-access-query",
+        ]
+        .map(|w| format!("log-what-{w}")),
+    );
+    used.extend(
+        ["read-item", "read-attachment", "own-note", "own-correction"].map(|w| format!("log-what-{w}-unnamed")),
+    );
+    // Audit entity kinds share message prefixes but are codes, not messages.
+    for code in ["record-item", "record-note", "record-correction", "access-query"] {
+        used.remove(code);
+    }
     // Email kinds are named once in code and stand for a subject and a body in the catalogue.
     let kinds: Vec<String> = used.iter().filter(|id| id.starts_with("email-")).cloned().collect();
     for kind in &kinds {

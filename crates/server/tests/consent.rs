@@ -79,6 +79,21 @@ carepact_testkit::backend_tests! {
         assert!(log.contains("Chris Murphy"), "the social worker's refused attempt is listed");
         assert!(log.contains("You looked at who can see your record"));
         assert!(!log.contains("Changed your health record"), "sharing is not shown as a change to the record");
+
+        // The log can be filtered: by who, by what happened, and by date.
+        let others = person.get("/access-log?who=others").await?;
+        assert!(others.contains("Dr Sarah Patel") && !others.contains("You looked at who can see your record"));
+        let refused = person.get("/access-log?kind=refused").await?;
+        assert!(refused.contains("Chris Murphy") && !refused.contains("You started sharing your record"));
+        let sharing = person.get("/access-log?kind=sharing").await?;
+        assert!(sharing.contains("You started sharing your record") && !sharing.contains("Chris Murphy"));
+        let practice = person.get(&format!("/access-log?who={org}")).await?;
+        assert!(practice.contains("Dr Sarah Patel") && !practice.contains("Chris Murphy"));
+        let long_ago = person.get("/access-log?to=2001-01-01").await?;
+        assert!(long_ago.contains("Nothing in your log matches what you chose."));
+        let bad = person.get("/access-log?from=31%20March&to=2001-01-01").await?;
+        assert_eq!(bad.status, StatusCode::OK);
+        assert!(bad.contains("There is a problem") && bad.contains("Enter a date like 2024-03-31"));
         Ok(())
     }
 

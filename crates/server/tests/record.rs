@@ -323,6 +323,18 @@ carepact_testkit::backend_tests! {
         assert_eq!(gp.get(&format!("{base}/timeline")).await?.status, axum::http::StatusCode::NOT_FOUND);
         let posted = gp.submit("/", &format!("{item}/notes"), &[("note", "x")]).await?;
         assert_eq!(posted.status, axum::http::StatusCode::NOT_FOUND);
+
+        // The person's log names what was looked at and what they did.
+        let title = &all.iter().find(|(r, _)| r.id == metformin).context("metformin")?.0.title;
+        let log = amina.get("/access-log").await?;
+        for line in [
+            format!("Looked at &quot;{title}&quot; in your health record"),
+            format!("You added a note to &quot;{title}&quot;"),
+            format!("You said &quot;{title}&quot; is wrong or missing"),
+            "Looked at the list of everything in your health record".to_owned(),
+        ] {
+            assert!(log.contains(&line) || log.contains(&line.replace("&quot;", "&#34;")), "{line}");
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 
 use crate::access::{Denied, Grant};
 use carepact_domain::audit::{ChainFault, Event, verify_chain};
+use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -160,24 +161,140 @@ pub struct AccessEntry {
     pub outcome: String,
 }
 
-/// The person's access log, newest first: the person's own only.
-pub async fn access_log(db: &Db, grant: &Grant, limit: i64) -> Result<std::result::Result<Vec<AccessEntry>, Denied>> {
+/// Which entries of the access log to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    /// Someone looked at something.
+    Looked,
+    /// Someone added to or changed something.
+    Changed,
+    /// Sharing started or stopped, and requests for access.
+    Sharing,
+    /// Someone was refused.
+    Refused,
+    /// Emergency access: opened, and everything done under it.
+    Emergency,
+}
+
+impl LogKind {
+    pub const ALL: [LogKind; 5] = [
+        LogKind::Looked,
+        LogKind::Changed,
+        LogKind::Sharing,
+        LogKind::Refused,
+        LogKind::Emergency,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            LogKind::Looked => "looked",
+            LogKind::Changed => "changed",
+            LogKind::Sharing => "sharing",
+            LogKind::Refused => "refused",
+            LogKind::Emergency => "emergency",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<LogKind> {
+        LogKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+    /// The condition, on fixed text only.
+    fn condition(self) -> &'static str {
+        match self {
+            LogKind::Looked => "e.action = 'read' AND e.outcome NOT LIKE 'deny%'",
+            LogKind::Changed => "e.action = 'write' AND e.outcome NOT LIKE 'deny%'",
+            LogKind::Sharing => {
+                "e.action IN ('grant', 'revoke', 'approve-request', 'decline-request', 'request-access')"
+            }
+            LogKind::Refused => "e.outcome LIKE 'deny%'",
+            LogKind::Emergency => "(e.action = 'break-glass' OR e.outcome LIKE 'permit:break-glass%')",
+        }
+    }
+}
+
+/// A filter on the access log. Empty means everything.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Leave out what the person did themself.
+    pub others_only: bool,
+    pub organisation: Option<Uuid>,
+    pub kind: Option<LogKind>,
+    /// From the start of this instant, up to (not including) `until`.
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One page of the access log, and how many entries match in all.
+#[derive(Debug, Clone, Default)]
+pub struct LogPage {
+    pub entries: Vec<AccessEntry>,
+    pub total: i64,
+}
+
+/// The person's access log, newest first, filtered: the person's own only. The check the person passes before
+/// changing their sharing is left out: the change itself (sharing started or stopped) is the entry they read.
+pub async fn access_log(db: &Db, grant: &Grant, filter: &LogFilter) -> Result<std::result::Result<LogPage, Denied>> {
     if !grant.is_owner() {
         return Ok(Err(Denied));
     }
-    let person = grant.person();
-    Ok(Ok(on_db!(db, read, |p| {
-        sqlx::query_as(
-        "SELECT e.id, e.organisation_id, e.occurred_at, u.display_name AS actor_name, e.actor_role, o.name AS organisation_name, e.action, \
-         e.section, e.entity, e.purpose, e.outcome FROM audit_events e \
+    let mut where_ = String::from(
+        "e.person_id = $1 AND NOT (e.outcome = 'permit:owner' AND e.action = 'write' AND e.entity = 'consents') \
+         AND e.occurred_at >= $2 AND e.occurred_at < $3",
+    );
+    if filter.others_only {
+        where_.push_str(" AND e.outcome <> 'permit:owner'");
+    }
+    if let Some(kind) = filter.kind {
+        where_.push_str(" AND ");
+        where_.push_str(kind.condition());
+    }
+    where_.push_str(if filter.organisation.is_some() {
+        " AND e.organisation_id = $4"
+    } else {
+        " AND ($4 IS NULL OR $4 IS NOT NULL)"
+    });
+    let person = grant.person().0;
+    let from = DbTime(filter.from.unwrap_or(OffsetDateTime::UNIX_EPOCH));
+    let until = DbTime(filter.until.unwrap_or(time::macros::datetime!(9999-12-31 00:00 UTC)));
+    let total: i64 = on_db!(db, read, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM audit_events e WHERE {where_}"
+    )))
+    .bind(person)
+    .bind(from)
+    .bind(until)
+    .bind(filter.organisation)
+    .fetch_one(p)
+    .await)?;
+    let entries: Vec<AccessEntry> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT e.id, e.organisation_id, e.occurred_at, u.display_name AS actor_name, e.actor_role, \
+         o.name AS organisation_name, e.action, e.section, e.entity, e.purpose, e.outcome FROM audit_events e \
          LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN organisations o ON o.id = e.organisation_id \
-         WHERE e.person_id = $1 ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $2"
-    )
-    .bind(person.0)
-    .bind(limit)
+         WHERE {where_} ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $5 OFFSET $6"
+    )))
+    .bind(person)
+    .bind(from)
+    .bind(until)
+    .bind(filter.organisation)
+    .bind(filter.limit)
+    .bind(filter.offset)
     .fetch_all(p)
-    .await
-    })?))
+    .await)?;
+    Ok(Ok(LogPage { entries, total }))
+}
+
+/// The organisations that appear in the person's access log, by name: the choices for filtering it.
+pub async fn log_organisations(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec<(Uuid, String)>, Denied>> {
+    if !grant.is_owner() {
+        return Ok(Err(Denied));
+    }
+    Ok(Ok(on_db!(db, read, |p| sqlx::query_as(
+        "SELECT o.id, o.name FROM organisations o WHERE o.id IN \
+         (SELECT DISTINCT organisation_id FROM audit_events WHERE person_id = $1 AND organisation_id IS NOT NULL) \
+         ORDER BY o.name"
+    )
+    .bind(grant.person().0)
+    .fetch_all(p)
+    .await)?))
 }
 
 #[derive(sqlx::FromRow)]

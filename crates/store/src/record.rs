@@ -458,6 +458,35 @@ pub async fn timeline(
     Ok(Ok(TimelinePage { items, total }))
 }
 
+/// The titles of those of `ids` that the grant reaches, for describing them (the person's access log).
+pub async fn titles(
+    db: &Db,
+    grant: &Grant,
+    ids: &[Uuid],
+) -> Result<std::result::Result<HashMap<Uuid, String>, Denied>> {
+    if !can_read(grant) {
+        return Ok(Err(Denied));
+    }
+    let mut out = HashMap::new();
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        let title: Option<String> = on_db!(db, read, |p| sqlx::query_scalar(
+            "SELECT title FROM record_items WHERE id = $1 AND person_id = $2 AND (label_bit & $3) <> 0"
+        )
+        .bind(id)
+        .bind(grant.person().0)
+        .bind(grant.labels().bits())
+        .fetch_optional(p)
+        .await)?;
+        if let Some(title) = title {
+            out.insert(*id, title);
+        }
+    }
+    Ok(Ok(out))
+}
+
 /// One item with everything about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemDetail {

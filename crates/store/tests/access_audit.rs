@@ -123,7 +123,7 @@ carepact_testkit::backend_tests! {
         let permitted = authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.expect("consented");
         assert!(!permitted.is_owner());
         assert_eq!(consents::give(db, &permitted, &consent, NOW).await?.err(), Some(Denied), "a professional cannot give consent");
-        assert_eq!(audit::access_log(db, &permitted, 10).await?.err(), Some(Denied), "nor read the person's access log");
+        assert_eq!(audit::access_log(db, &permitted, &everything()).await?.err(), Some(Denied), "nor read the person's access log");
         let write = Request { action: Action::Write, ..READ };
         assert!(authorize(db, &w.audit, &ask(&w.gp, w.person, write), NOW).await?.is_err(), "read-only consent");
 
@@ -131,11 +131,32 @@ carepact_testkit::backend_tests! {
         let after = authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW + Duration::seconds(1)).await?;
         assert_eq!(after.err(), Some(Denied), "revocation takes effect on the next request");
 
-        let log = audit::access_log(db, &own, 100).await?.expect("own log");
+        let page = audit::access_log(db, &own, &everything()).await?.expect("own log");
+        assert_eq!(page.total, i64::try_from(page.entries.len())?);
+        let log = page.entries;
         let outcomes: Vec<&str> = log.iter().map(|e| e.outcome.as_str()).collect();
         assert!(outcomes.iter().filter(|o| o.starts_with("permit:consent:")).count() == 1);
         assert!(outcomes.iter().filter(|o| **o == "deny:no-consent").count() >= 3);
         assert!(log.iter().any(|e| e.action == "grant") && log.iter().any(|e| e.action == "revoke"));
+
+        // Filters: by kind, by who, by organisation, by time, and paged.
+        let own_grant = &own;
+        let filtered = |filter: audit::LogFilter| async move {
+            audit::access_log(db, own_grant, &audit::LogFilter { limit: 100, ..filter }).await.map(|r| r.expect("own log"))
+        };
+        let refused = filtered(audit::LogFilter { kind: Some(audit::LogKind::Refused), ..Default::default() }).await?;
+        assert!(refused.total >= 3 && refused.entries.iter().all(|e| e.outcome.starts_with("deny")));
+        let sharing = filtered(audit::LogFilter { kind: Some(audit::LogKind::Sharing), ..Default::default() }).await?;
+        assert_eq!(sharing.entries.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["revoke", "grant"]);
+        let others = filtered(audit::LogFilter { others_only: true, ..Default::default() }).await?;
+        assert!(others.total > 0 && others.entries.iter().all(|e| e.outcome != "permit:owner"));
+        let practice = w.gp.organisation.map(|o| o.0);
+        let by_practice = filtered(audit::LogFilter { organisation: practice, ..Default::default() }).await?;
+        assert!(by_practice.total > 0 && by_practice.entries.iter().all(|e| e.organisation_id == practice));
+        let before_revoking = filtered(audit::LogFilter { until: Some(NOW + Duration::milliseconds(1)), ..Default::default() }).await?;
+        assert!(before_revoking.entries.iter().all(|e| e.action != "revoke") && before_revoking.total < page.total);
+        let second = audit::access_log(db, &own, &audit::LogFilter { offset: 1, limit: 1, ..Default::default() }).await?.expect("own log");
+        assert_eq!((second.total, second.entries.first().map(|e| e.id)), (page.total, log.get(1).map(|e| e.id)));
         assert_eq!(audit::verify(db).await?.map(|r| r.events), Ok(usize::try_from(event_count(db).await?)?));
         Ok(())
     }
@@ -207,5 +228,12 @@ carepact_testkit::backend_tests! {
         exec(db, "DELETE FROM audit_events WHERE seq = 2").await?;
         assert!(matches!(audit::verify(db).await?, Err(ChainFault::Gap { expected_seq: 2, found_seq: 3, .. })));
         Ok(())
+    }
+}
+
+fn everything() -> audit::LogFilter {
+    audit::LogFilter {
+        limit: 1000,
+        ..Default::default()
     }
 }

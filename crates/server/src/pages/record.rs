@@ -154,10 +154,6 @@ struct TimelinePage<'a> {
     query: String,
 }
 
-fn parse_day(text: &str) -> Option<time::Date> {
-    time::Date::parse(text.trim(), time::macros::format_description!("[year]-[month]-[day]")).ok()
-}
-
 pub async fn timeline(
     State(state): State<AppState>,
     session: Session,
@@ -170,25 +166,7 @@ pub async fn timeline(
     let tr = session.tr();
     let mut errors = Errors::default();
     let kinds: Vec<Kind> = q.kind.split(',').filter_map(Kind::from_code).collect();
-    let from = match q.from.trim() {
-        "" => None,
-        text => parse_day(text).or_else(|| {
-            errors.add(tr, "from", "error-record-date");
-            None
-        }),
-    };
-    let to = match q.to.trim() {
-        "" => None,
-        text => parse_day(text).or_else(|| {
-            errors.add(tr, "to", "error-record-date");
-            None
-        }),
-    };
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        errors.add(tr, "to", "error-record-date-order");
-    }
+    let (from, to) = crate::forms::date_range(&q.from, &q.to, &mut errors, tr);
     let page = q.page.parse::<i64>().unwrap_or(1).max(1);
     let why = purpose_for(&state, &user, person).await?;
     let grant = authorize_labels(&state, &user, person, read(), "timeline-of-record", why).await?;

@@ -310,9 +310,21 @@ struct AccessLogPage<'a> {
     c: Chrome<'a>,
     rows: Vec<LogRow>,
     emergencies: Vec<crate::pages::emergency::EmergencyRow>,
+    who: Vec<FilterOption>,
+    kinds: Vec<FilterOption>,
+    from: String,
+    to: String,
+    errors: Errors,
+    /// Whether any filter is set (the empty message differs).
+    filtered: bool,
+    total: i64,
+    page: i64,
+    pages: i64,
+    /// The query string for another page, without `page`.
+    query: String,
 }
 
-fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
+fn describe(c: &Chrome<'_>, e: &AccessEntry, titles: &std::collections::HashMap<Uuid, String>) -> LogRow {
     let local = e.occurred_at.0.to_offset(time::UtcOffset::UTC);
     let when = format!(
         "{} {:02}:{:02} UTC",
@@ -321,17 +333,41 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
         local.minute()
     );
     let own = e.outcome == "permit:owner";
+    // Views over several labels name them after a ';': the entity itself comes first, then what it is about.
+    let entity = e.entity.split(';').next().unwrap_or("");
+    let (entity, target) = entity.split_once(':').unwrap_or((entity, ""));
+    let title = Uuid::parse_str(target).ok().and_then(|id| titles.get(&id));
+    let about = |id: &str| match title {
+        Some(title) => c.t_with(id, &[("title", title.as_str())]),
+        None => c.t(&format!("{id}-unnamed")),
+    };
     let what = match (e.action.as_str(), e.section.as_deref()) {
         ("grant", _) => c.t("log-what-grant"),
         ("revoke", _) => c.t("log-what-revoke"),
         ("break-glass", _) => c.t("log-what-break-glass"),
         (action @ ("approve-request" | "decline-request" | "request-access"), _) => c.t(&format!("log-what-{action}")),
         // The person's own visits to their sharing page and this log.
-        ("read", _) if own && matches!(e.entity.as_str(), "consents" | "audit-log" | "person-details") => {
-            c.t(&format!("log-what-own-{}", e.entity))
+        ("read", _) if own && matches!(entity, "consents" | "audit-log" | "person-details") => {
+            c.t(&format!("log-what-own-{entity}"))
         }
-        ("write", _) if own && e.entity == "person-details" => c.t("log-what-own-person-details-changed"),
-        ("write", _) if e.entity == "import-record" => c.t("log-what-import-record"),
+        ("write", _) if own && entity == "person-details" => c.t("log-what-own-person-details-changed"),
+        ("write", _) if entity == "import-record" => c.t("log-what-import-record"),
+        ("write", _) if own && entity == "record-note" => about("log-what-own-note"),
+        ("write", _) if own && entity == "record-correction" => about("log-what-own-correction"),
+        ("write", _) if own && entity == "access-query" => c.t("log-what-own-access-query"),
+        (action @ ("read" | "write"), _) if matches!(entity, "correction-request" | "access-query") => {
+            c.t(&format!("log-what-{action}-{entity}"))
+        }
+        ("read", _) if entity == "record-item" => about("log-what-read-item"),
+        ("read", _) if entity == "record-attachment" => about("log-what-read-attachment"),
+        ("read", _)
+            if matches!(
+                entity,
+                "summary-of-record" | "timeline-of-record" | "export" | "import-form"
+            ) =>
+        {
+            c.t(&format!("log-what-read-{entity}"))
+        }
         (action, Some(section)) => c.t_with(
             &format!("log-what-{action}"),
             &[("section", c.t(&format!("section-{section}")).to_lowercase().as_str())],
@@ -353,28 +389,125 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry) -> LogRow {
     }
 }
 
-/// The permission check before the person changes their sharing is recorded, but the change itself (sharing
-/// started, stopped, a request answered) is what the person wants to read: show that row, not both.
-fn shown_in_log(e: &AccessEntry) -> bool {
-    !(e.outcome == "permit:owner" && e.action == "write" && e.entity == "consents")
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LogQuery {
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    page: String,
 }
 
-pub async fn access_log(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
-    let grant = own(&state, &session, Action::Read, "audit-log").await?;
-    let entries = audit::access_log(&state.db, &grant, 500)
+/// How many entries one page of the access log shows.
+const LOG_PAGE: i64 = 50;
+
+/// A choice in one of the log's filter lists.
+struct FilterOption {
+    value: String,
+    name: String,
+    selected: bool,
+}
+
+pub async fn access_log(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<LogQuery>,
+) -> Result<Response, AppError> {
+    // Over every label, so the log can name items of any sensitivity: it is the person's own.
+    let user = require_role(&session, &[Role::Person])?;
+    let person = people::id_for_user(&state.db, user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let request = Request {
+        section: Section::Record,
+        label: Sensitivity::General,
+        action: Action::Read,
+    };
+    let grant = crate::access::authorize_labels(&state, &user, person, request, "audit-log", "person-access").await?;
+    let tr = session.tr();
+    let mut errors = Errors::default();
+    let (from, to) = crate::forms::date_range(&q.from, &q.to, &mut errors, tr);
+    let start_of = |d: time::Date| d.with_time(Time::MIDNIGHT).assume_utc();
+    let kind = audit::LogKind::from_code(&q.kind);
+    let organisation = Uuid::parse_str(&q.who).ok();
+    let page = q.page.parse::<i64>().unwrap_or(1).max(1);
+    let filter = audit::LogFilter {
+        others_only: q.who == "others",
+        organisation,
+        kind,
+        from: from.map(start_of),
+        until: to.and_then(|d| d.next_day()).map(start_of),
+        offset: (page - 1) * LOG_PAGE,
+        limit: LOG_PAGE,
+    };
+    let found = audit::access_log(&state.db, &grant, &filter)
+        .await?
+        .map_err(|_| AppError::NotFound)?;
+    let organisations = audit::log_organisations(&state.db, &grant)
         .await?
         .map_err(|_| AppError::NotFound)?;
     let emergencies = consents::emergency_accesses(&state.db, &grant)
         .await?
         .map_err(|_| AppError::NotFound)?;
     let c = Chrome::new(&session).await?.crumb("/access-log", "nav-access-log");
-    let rows = entries
+    let items: Vec<Uuid> = found
+        .entries
         .iter()
-        .filter(|e| shown_in_log(e))
-        .map(|e| describe(&c, e))
+        .filter_map(|e| e.entity.split(';').next()?.split_once(':'))
+        .filter(|(kind, _)| kind.starts_with("record-"))
+        .filter_map(|(_, id)| Uuid::parse_str(id).ok())
         .collect();
+    let titles = carepact_store::record::titles(&state.db, &grant, &items)
+        .await?
+        .map_err(|_| AppError::NotFound)?;
+    let rows = found.entries.iter().map(|e| describe(&c, e, &titles)).collect();
     let emergencies = crate::pages::emergency::rows(&c, &emergencies);
-    Ok(render(&AccessLogPage { c, rows, emergencies })?.into_response())
+    let option = |value: String, name: String, selected: bool| FilterOption { value, name, selected };
+    let mut who = vec![
+        option(String::new(), c.t("log-filter-who-all"), q.who.is_empty()),
+        option("others".into(), c.t("log-filter-who-others"), q.who == "others"),
+    ];
+    who.extend(
+        organisations
+            .into_iter()
+            .map(|(id, name)| option(id.to_string(), name, organisation == Some(id))),
+    );
+    let mut kinds = vec![option(String::new(), c.t("log-filter-kind-all"), kind.is_none())];
+    kinds.extend(audit::LogKind::ALL.into_iter().map(|k| {
+        option(
+            k.code().to_owned(),
+            c.t(&format!("log-filter-kind-{}", k.code())),
+            kind == Some(k),
+        )
+    }));
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("who", &q.who)
+        .append_pair("kind", &q.kind)
+        .append_pair("from", &q.from)
+        .append_pair("to", &q.to)
+        .finish();
+    let filtered = !(q.who.is_empty() && q.kind.is_empty() && q.from.is_empty() && q.to.is_empty());
+    Ok(render(&AccessLogPage {
+        c,
+        rows,
+        emergencies,
+        who,
+        kinds,
+        from: q.from.clone(),
+        to: q.to.clone(),
+        errors,
+        filtered,
+        total: found.total,
+        page,
+        pages: ((found.total + LOG_PAGE - 1) / LOG_PAGE).max(1),
+        query,
+    })?
+    .into_response())
 }
 
 /// The people whose records a professional or carer may open, each passing the choke point (and audited).
