@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::NhsNumber;
-use carepact_domain::consent::{Action, Request, Section, Sections, Sensitivity};
+use carepact_domain::consent::{Action, Section, Sections};
 use carepact_domain::identity::{Role, required_text};
-use carepact_store::{people, requests};
+use carepact_store::requests;
 use uuid::Uuid;
 
-use crate::access::{actor, authorize};
+use crate::access::actor;
 use crate::errors::AppError;
 use crate::forms::{Errors, Fields};
 use crate::mail;
@@ -121,21 +121,13 @@ pub async fn answer(
     session: Session,
     Path((id, verdict)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let user = require_role(&session, &[Role::Person])?;
+    require_role(&session, &[Role::Person])?;
     let approve = match verdict.as_str() {
         "approve" => true,
         "decline" => false,
         _ => return Err(AppError::NotFound),
     };
-    let person = people::id_for_user(&state.db, user.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let request = Request {
-        section: Section::Record,
-        label: Sensitivity::General,
-        action: Action::Write,
-    };
-    let grant = authorize(&state, &user, person, request, "consents", "person-access").await?;
+    let grant = crate::pages::sharing::own(&state, &session, Action::Write, "consents").await?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     if !requests::answer(&state.db, &grant, id, approve, state.now())
         .await?

@@ -25,6 +25,17 @@ use crate::state::AppState;
 
 /// The signed-in person's grant over their own data, for `entity`.
 pub(crate) async fn own(state: &AppState, session: &Session, action: Action, entity: &str) -> Result<Grant, AppError> {
+    own_with(state, session, action, entity, false).await
+}
+
+/// [`own`], covering every sensitivity label when `all_labels` (views that name items of any label).
+async fn own_with(
+    state: &AppState,
+    session: &Session,
+    action: Action,
+    entity: &str,
+    all_labels: bool,
+) -> Result<Grant, AppError> {
     let user = require_role(session, &[Role::Person])?;
     let person = people::id_for_user(&state.db, user.id)
         .await?
@@ -34,7 +45,11 @@ pub(crate) async fn own(state: &AppState, session: &Session, action: Action, ent
         label: Sensitivity::General,
         action,
     };
-    authorize(state, &user, person, request, entity, "person-access").await
+    if all_labels {
+        crate::access::authorize_labels(state, &user, person, request, entity, "person-access").await
+    } else {
+        authorize(state, &user, person, request, entity, "person-access").await
+    }
 }
 
 struct RequestRow {
@@ -419,16 +434,7 @@ pub async fn access_log(
     axum::extract::Query(q): axum::extract::Query<LogQuery>,
 ) -> Result<Response, AppError> {
     // Over every label, so the log can name items of any sensitivity: it is the person's own.
-    let user = require_role(&session, &[Role::Person])?;
-    let person = people::id_for_user(&state.db, user.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let request = Request {
-        section: Section::Record,
-        label: Sensitivity::General,
-        action: Action::Read,
-    };
-    let grant = crate::access::authorize_labels(&state, &user, person, request, "audit-log", "person-access").await?;
+    let grant = own_with(&state, &session, Action::Read, "audit-log", true).await?;
     let tr = session.tr();
     let mut errors = Errors::default();
     let (from, to) = crate::forms::date_range(&q.from, &q.to, &mut errors, tr);
