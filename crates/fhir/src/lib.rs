@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod audit_event;
+pub mod care_plan;
 pub mod read;
 pub mod resource;
 

@@ -134,7 +134,16 @@ impl Tr<'_> {
     pub fn t_with(&self, id: &str, args: &[(&str, &str)]) -> String {
         let mut fluent = FluentArgs::new();
         for (k, v) in args {
-            fluent.set(*k, (*v).to_owned());
+            // Counts are numbers, so plural forms ([one], [other]) choose by them; text that only looks like a
+            // number with a leading zero (a phone number) stays text.
+            let number = v
+                .parse::<i64>()
+                .ok()
+                .filter(|_| *v == "0" || !v.starts_with(['0', '+', '-']));
+            match number {
+                Some(n) => fluent.set(*k, n),
+                None => fluent.set(*k, (*v).to_owned()),
+            }
         }
         self.catalogue.text(self.lang, id, Some(&fluent))
     }
@@ -147,6 +156,17 @@ impl Tr<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_choose_the_plural_form() {
+        let c = Catalogue::load().unwrap();
+        let tr = Tr {
+            catalogue: &c,
+            lang: c.negotiate(None, None),
+        };
+        assert_eq!(tr.t_with("access-log-count", &[("count", "1")]), "1 entry");
+        assert_eq!(tr.t_with("access-log-count", &[("count", "12")]), "12 entries");
+    }
 
     #[test]
     fn negotiates_and_falls_back() {

@@ -176,6 +176,65 @@ fn every_message_used_exists_and_every_message_is_used() {
     used.extend(
         ["read-item", "read-attachment", "own-note", "own-correction"].map(|w| format!("log-what-{w}-unnamed")),
     );
+    // The care plan's forms and comparison name fields, parts and codes at run time.
+    let plan_fields = [
+        "about_me",
+        "what_matters",
+        "targets",
+        "medicines",
+        "signs",
+        "what_i_do",
+        "who_to_call",
+        "out_of_hours",
+        "review_date",
+        "goal",
+        "steps",
+        "target_date",
+        "what",
+        "owner",
+        "who",
+        "by",
+        "status",
+        "goal_id",
+        "name",
+        "relationship",
+        "contact",
+    ];
+    used.extend(
+        plan_fields
+            .iter()
+            .flat_map(|f| [format!("plan-field-{f}"), format!("plan-hint-{f}")]),
+    );
+    used.extend(
+        [
+            "about",
+            "targets",
+            "medicines",
+            "contingency",
+            "review",
+            "goals",
+            "actions",
+            "network",
+        ]
+        .map(|p| format!("plan-form-{p}")),
+    );
+    used.extend(
+        ["goals", "actions", "network"]
+            .iter()
+            .flat_map(|p| [format!("plan-form-{p}-new"), format!("plan-remove-{p}")]),
+    );
+    used.extend(
+        carepact_domain::care_plan::ActionOwner::ALL
+            .iter()
+            .map(|o| format!("plan-owner-{}", o.code())),
+    );
+    used.extend(
+        carepact_domain::care_plan::ActionStatus::ALL
+            .iter()
+            .map(|s| format!("plan-status-{}", s.code())),
+    );
+    used.extend((0..=4).map(|n| format!("plan-attainment-{n}")));
+    used.extend(["empty", "long", "too_many"].map(|p| format!("error-plan-{p}")));
     // Audit entity kinds share message prefixes but are codes, not messages.
     for code in ["record-item", "record-note", "record-correction", "access-query"] {
         used.remove(code);

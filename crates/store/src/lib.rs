@@ -12,6 +12,7 @@ mod time_col;
 
 pub mod access;
 pub mod audit;
+pub mod care_plan;
 pub mod consents;
 pub mod organisations;
 pub mod outbox;

@@ -18,6 +18,7 @@ pub mod ops;
 mod account;
 mod admin;
 mod auth;
+mod care_plan;
 mod emergency;
 mod export;
 mod home;
@@ -82,6 +83,27 @@ pub fn routes() -> Router<AppState> {
         .route("/work/{kind}/{id}", post(work::answer))
         .route("/records/{id}", get(sharing::record))
         .route("/records/{id}/timeline", get(record::timeline))
+        .route("/records/{id}/plan", get(care_plan::show))
+        .route("/records/{id}/plan/print", get(care_plan::print))
+        .route(
+            "/records/{id}/plan/edit/{part}",
+            get(care_plan::edit_form).post(care_plan::edit),
+        )
+        .route(
+            "/records/{id}/plan/edit/{part}/{item}",
+            get(care_plan::edit_form).post(care_plan::edit),
+        )
+        .route("/records/{id}/plan/agree", post(care_plan::agree))
+        .route(
+            "/records/{id}/plan/goals/{goal}/progress",
+            get(care_plan::progress_form).post(care_plan::add_progress),
+        )
+        .route(
+            "/records/{id}/plan/prepare",
+            get(care_plan::prepare_form).post(care_plan::prepare),
+        )
+        .route("/records/{id}/plan/versions", get(care_plan::versions))
+        .route("/records/{id}/plan/compare", get(care_plan::compare_versions))
         .route(
             "/records/{id}/import",
             get(import::form)
