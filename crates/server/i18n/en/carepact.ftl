@@ -582,6 +582,7 @@ imported-back = Go back to the record
 ## Care and support plan
 
 plan-link = Care and support plan
+nav-my-plan = Your care and support plan
 plan-title = Care and support plan
 plan-standing-none = Not started
 plan-standing-not-agreed = Not yet agreed
