@@ -235,6 +235,16 @@ fn every_message_used_exists_and_every_message_is_used() {
     );
     used.extend((0..=4).map(|n| format!("plan-attainment-{n}")));
     used.extend(["empty", "long", "too_many"].map(|p| format!("error-plan-{p}")));
+    used.extend(
+        carepact_store::notifications::KINDS
+            .iter()
+            .flat_map(|k| [format!("notification-{k}"), format!("notification-kind-{k}")]),
+    );
+    used.extend(
+        ["subject", "body"]
+            .iter()
+            .flat_map(|f| [format!("error-message-{f}-empty"), format!("error-message-{f}-long")]),
+    );
     // Audit entity kinds share message prefixes but are codes, not messages.
     for code in ["record-item", "record-note", "record-correction", "access-query"] {
         used.remove(code);

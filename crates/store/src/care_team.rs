@@ -60,7 +60,11 @@ fn event(grant: &Grant, action: &str, entity: String, now: OffsetDateTime) -> Ev
         section: None,
         entity,
         purpose: "person-choice".into(),
-        outcome: if grant.is_owner() { "permit:owner".into() } else { "permit:consent".into() },
+        outcome: if grant.is_owner() {
+            "permit:owner".into()
+        } else {
+            "permit:consent".into()
+        },
     }
 }
 
@@ -107,6 +111,13 @@ pub async fn add(
         .bind(DbTime(now))
         .execute(&mut *tx)
         .await?;
+        if named {
+            sqlx::query("UPDATE people SET named_contact_id = $2 WHERE id = $1")
+                .bind(person.0)
+                .bind(professional.0)
+                .execute(&mut *tx)
+                .await?;
+        }
         append_in_tx!(tx, backend, &events)?;
         tx.commit().await
     }
@@ -127,17 +138,20 @@ pub async fn propose(
         return Ok(Err(Denied));
     };
     let person = grant.person();
-    let open: i64 = on_db!(db, read, |p| sqlx::query_scalar(
+    let open: i64 = on_db!(db, read, |p| {
+        sqlx::query_scalar(
         "SELECT COUNT(*) FROM care_team_members WHERE person_id = $1 AND user_id = $2 AND status IN ('active', 'proposed')"
     )
     .bind(person.0)
     .bind(actor.0)
     .fetch_one(p)
-    .await)?;
+    .await
+    })?;
     if open > 0 {
         return Ok(Ok(false));
     }
-    on_db!(db, write, |p| sqlx::query(
+    on_db!(db, write, |p| {
+        sqlx::query(
         "INSERT INTO care_team_members (id, person_id, user_id, organisation_id, role_text, status, consent_id, \
          proposed_by, is_named_contact, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'proposed', NULL, $3, FALSE, $6, $6)"
     )
@@ -149,7 +163,8 @@ pub async fn propose(
     .bind(DbTime(now))
     .execute(p)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(Ok(true))
 }
 
@@ -221,16 +236,23 @@ pub async fn end(
     let grant_event = event(grant, "revoke", format!("care-team-member:{member}"), now);
     let done = on_db!(db, write, |p| async {
         let mut tx = p.begin().await?;
-        let consent: Option<Option<Uuid>> = sqlx::query_scalar(
-            "SELECT consent_id FROM care_team_members WHERE id = $1 AND person_id = $2 AND status IN ('active', 'proposed')",
+        let found: Option<(Option<Uuid>, bool)> = sqlx::query_as(
+            "SELECT consent_id, is_named_contact FROM care_team_members WHERE id = $1 AND person_id = $2 \
+             AND status IN ('active', 'proposed')",
         )
         .bind(member)
         .bind(person.0)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(consent) = consent else {
+        let Some((consent, was_named)) = found else {
             return Ok::<_, sqlx::Error>(false);
         };
+        if was_named {
+            sqlx::query("UPDATE people SET named_contact_id = NULL WHERE id = $1")
+                .bind(person.0)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "UPDATE care_team_members SET status = CASE WHEN status = 'proposed' THEN 'declined' ELSE 'ended' END, \
              is_named_contact = FALSE, updated_at = $2 WHERE id = $1",
@@ -268,15 +290,20 @@ pub async fn make_named_contact(
     let done = on_db!(db, write, |p| async {
         let mut tx = p.begin().await?;
         let active: Option<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM care_team_members WHERE id = $1 AND person_id = $2 AND status = 'active'",
+            "SELECT user_id FROM care_team_members WHERE id = $1 AND person_id = $2 AND status = 'active'",
         )
         .bind(member)
         .bind(person.0)
         .fetch_optional(&mut *tx)
         .await?;
-        if active.is_none() {
+        let Some(user) = active else {
             return Ok::<_, sqlx::Error>(false);
-        }
+        };
+        sqlx::query("UPDATE people SET named_contact_id = $2 WHERE id = $1")
+            .bind(person.0)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE care_team_members SET is_named_contact = (id = $2), updated_at = $3 WHERE person_id = $1")
             .bind(person.0)
             .bind(member)
@@ -300,12 +327,7 @@ pub async fn named_contact(db: &Db, person: PersonId) -> Result<Option<(UserId, 
     .bind(person.0)
     .fetch_optional(p)
     .await)?;
-    Ok(row.map(|(user, away, cover)| {
-        (
-            UserId(user),
-            cover.filter(|_| away.unwrap_or(false)).map(UserId),
-        )
-    }))
+    Ok(row.map(|(user, away, cover)| (UserId(user), cover.filter(|_| away.unwrap_or(false)).map(UserId))))
 }
 
 /// A professional's availability: usual reply time in working days, whether they are away, and who covers.
@@ -331,7 +353,8 @@ pub async fn availability(db: &Db, user: UserId) -> Result<Option<Availability>>
 }
 
 pub async fn set_availability(db: &Db, user: UserId, a: &Availability, now: OffsetDateTime) -> Result<()> {
-    on_db!(db, write, |p| sqlx::query(
+    on_db!(db, write, |p| {
+        sqlx::query(
         "INSERT INTO staff_availability (user_id, reply_within_days, away, cover_user_id, updated_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET reply_within_days = excluded.reply_within_days, \
          away = excluded.away, cover_user_id = excluded.cover_user_id, updated_at = excluded.updated_at"
@@ -343,6 +366,7 @@ pub async fn set_availability(db: &Db, user: UserId, a: &Availability, now: Offs
     .bind(DbTime(now))
     .execute(p)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(())
 }

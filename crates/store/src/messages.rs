@@ -215,7 +215,8 @@ pub async fn start(
     };
     let id = Uuid::now_v7();
     let person = grant.person();
-    on_db!(db, write, |p| async {
+    on_db!(db, write, |p| {
+        async {
         let mut tx = p.begin().await?;
         sqlx::query(
             "INSERT INTO message_threads (id, person_id, subject, assigned_user_id, created_by, created_at, updated_at) \
@@ -234,7 +235,8 @@ pub async fn start(
         notify_in_tx!(tx, notices, now)?;
         tx.commit().await
     }
-    .await)?;
+    .await
+    })?;
     Ok(Ok(id))
 }
 

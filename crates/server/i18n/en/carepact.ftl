@@ -583,6 +583,7 @@ imported-back = Go back to the record
 
 plan-link = Care and support plan
 nav-my-plan = Your care and support plan
+nav-my-messages = Your messages
 plan-title = Care and support plan
 plan-standing-none = Not started
 plan-standing-not-agreed = Not yet agreed
@@ -735,3 +736,105 @@ flash-done-plan-agreed-both = The plan is agreed by both of you.
 flash-plan-changed-before-agree = The plan changed before you agreed it. Read the latest version, then agree it.
 flash-done-plan-progress = Progress has been added to the goal.
 flash-done-plan-prepared = What you want to talk about has been saved.
+
+## Care team, messages and notifications
+
+team-title = Care team
+team-link = Care team
+team-link-own = Your care team
+team-none = There is no one in the care team yet.
+team-named-contact = Named contact
+team-proposed = Asked to join
+team-accept = Accept
+team-accept-scope = If you accept, they will be able to see and add to your health record, care plan and messages (general information only). You can change this on your sharing page.
+team-decline = Decline
+team-make-named = Make named contact
+team-remove = Remove from the team
+team-add-heading = Add a professional to your care team
+team-email = Their email address
+team-role = Their role in your care
+team-role-own = Your role in this person's care
+team-role-hint = For example: practice nurse, diabetes specialist nurse, social worker.
+team-sections = What they can see
+team-named-choice = Make them my named contact
+team-add = Add to the team
+team-propose-heading = Join this person's care team
+team-propose = Ask to join
+error-team-role = Enter their role, in 100 characters or fewer
+flash-done-team-added = They have been added to the care team.
+flash-done-team-named = Your named contact has been changed.
+flash-done-team-ended = They are no longer in the care team, and no longer see your information through it.
+flash-done-team-accepted = They have joined the care team.
+flash-done-team-proposed = The person has been asked. They will decide.
+messages-title = Messages
+messages-inbox-title = Messages from people you look after
+messages-inbox-none = No one has sent you a message yet.
+messages-new = Send a new message
+messages-none = There are no messages yet.
+messages-no-team = You need someone in your care team to send a message to.
+messages-col-subject = Subject
+messages-col-with = Answered by
+messages-col-latest = Latest
+messages-unread = { $count ->
+    [one] 1 new
+   *[other] { $count } new
+}
+messages-unread-threads = { $count ->
+    [one] 1 conversation with new messages
+   *[other] { $count } conversations with new messages
+}
+messages-to = Who is it for?
+messages-subject = Subject
+messages-subject-hint = A few words, for example: my new tablets.
+messages-body = Your message
+messages-body-hint = Do not use messages in an emergency. Call 999, or 111 if you need help urgently.
+messages-send = Send
+messages-reply = Reply
+messages-back = Go back to messages
+messages-answered-by = Answered by { $name }.
+messages-reply-within = Usually replies within { $days ->
+    [one] 1 working day.
+   *[other] { $days } working days.
+}
+messages-away = Away at the moment.
+messages-away-cover = Away at the moment: { $cover } is covering.
+messages-pass-label = Pass this conversation to a colleague
+messages-pass = Pass to colleague
+messages-passed-note = { $from } passed this conversation to { $to }.
+error-message-to = Choose who the message is for
+error-message-subject-empty = Enter a subject
+error-message-subject-long = The subject must be 150 characters or fewer
+error-message-body-empty = Write your message
+error-message-body-long = Your message must be 5,000 characters or fewer
+error-message-colleague = Choose a colleague in your organisation
+flash-done-message-sent = Your message has been sent.
+flash-done-message-passed = The conversation has been passed to your colleague.
+notifications-title = Notifications
+notifications-none = There is nothing new.
+notifications-new = New
+notifications-email-heading = Email
+notifications-email-legend = Which of these do you want by email too?
+notifications-email-hint = Emails only say that there is something new, with a link. They never include what the message says.
+notification-message = You have a new message
+notification-message-passed = A conversation has been passed to you
+notification-plan-review = A care plan review is due
+notification-kind-message = New messages
+notification-kind-message-passed = Conversations passed to me
+notification-kind-plan-review = Care plan reviews that are due
+flash-done-notifications-saved = Your email choices have been saved.
+email-new-message-subject = You have a new message in CarePact
+email-new-message-body =
+    You have a new message in CarePact.
+
+    To read it, sign in to CarePact:
+    { $link }
+
+    CarePact
+email-message-passed-subject = A CarePact conversation has been passed to you
+email-message-passed-body =
+    A colleague has passed you a conversation in CarePact.
+
+    To read it, sign in to CarePact:
+    { $link }
+
+    CarePact

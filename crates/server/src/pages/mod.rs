@@ -23,11 +23,14 @@ mod emergency;
 mod export;
 mod home;
 mod import;
+mod messages;
+mod notifications;
 mod people;
 mod queries;
 mod record;
 mod requests;
 mod sharing;
+mod team;
 mod work;
 
 pub(crate) use sharing::shared_with_me;
@@ -84,6 +87,20 @@ pub fn routes() -> Router<AppState> {
         .route("/records/{id}", get(sharing::record))
         .route("/records/{id}/timeline", get(record::timeline))
         .route("/records/{id}/plan", get(care_plan::show))
+        .route("/records/{id}/team", get(team::show).post(team::add))
+        .route("/records/{id}/team/propose", post(team::propose))
+        .route("/records/{id}/team/{member}/{verb}", post(team::member))
+        .route("/records/{id}/messages", get(messages::list))
+        .route(
+            "/records/{id}/messages/new",
+            get(messages::new_form).post(messages::send),
+        )
+        .route("/records/{id}/messages/{thread}", get(messages::show))
+        .route("/records/{id}/messages/{thread}/reply", post(messages::reply))
+        .route("/records/{id}/messages/{thread}/pass", post(messages::pass))
+        .route("/messages", get(messages::inbox))
+        .route("/notifications", get(notifications::list).post(notifications::choose))
+        .route("/notifications/{id}", get(notifications::open))
         .route("/records/{id}/plan/print", get(care_plan::print))
         .route(
             "/records/{id}/plan/edit/{part}",
