@@ -9,6 +9,7 @@
 
 pub mod audit_event;
 pub mod care_plan;
+pub mod messaging;
 pub mod read;
 pub mod resource;
 

@@ -3,11 +3,16 @@
 //! Every account shares one password, printed at start and listed in the README.
 
 use carepact_domain::NhsNumber;
+use carepact_domain::care_plan::{ActionOwner, ActionStatus, Contingency, Goal, PlanAction, PlanDoc, Side, Supporter};
+use carepact_domain::consent::{Action, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
+use carepact_domain::identity::PersonId;
 use carepact_domain::identity::{Email, NewPerson, OrganisationKind, Role};
-use carepact_store::organisations;
+use carepact_store::access::{Ask, authorize};
 use carepact_store::people::{self, AccountStart};
 use carepact_store::users::{self, NewUser};
+use carepact_store::{care_plan, care_team, messages, organisations};
 use time::macros::date;
+use uuid::Uuid;
 
 use crate::state::AppState;
 
@@ -50,6 +55,12 @@ const ORGANISATIONS: &[Org] = &[
                 name: "Tom Hughes",
                 roles: &[Role::Professional],
                 what: "practice nurse",
+            },
+            Staff {
+                email: "nina.clarke@carepact.example",
+                name: "Nina Clarke",
+                roles: &[Role::Professional],
+                what: "long-term conditions nurse, named contact for David Evans and Margaret Wilson",
             },
             Staff {
                 email: "linda.brown@carepact.example",
@@ -113,6 +124,26 @@ struct DemoPerson {
     what: &'static str,
     /// Their GP record, as the practice's system would send it (FHIR R4).
     record: &'static [u8],
+    /// Their care team, agreed plan and messages. Amina starts with none, so the whole journey can be tried
+    /// from the beginning.
+    care: Option<DemoCare>,
+}
+
+/// A demo person's care: their named contact, their agreed plan and a conversation.
+struct DemoCare {
+    contact: &'static str,
+    role: &'static str,
+    about_me: &'static str,
+    what_matters: &'static str,
+    goals: &'static [(&'static str, &'static str)],
+    /// (what, who does it, their name, done)
+    actions: &'static [(&'static str, ActionOwner, &'static str, bool)],
+    network: &'static [(&'static str, &'static str, &'static str)],
+    targets: &'static str,
+    medicines: &'static str,
+    contingency: [&'static str; 4],
+    /// (subject, the person's message, the reply)
+    thread: (&'static str, &'static str, &'static str),
 }
 
 const PEOPLE: &[DemoPerson] = &[
@@ -127,6 +158,7 @@ const PEOPLE: &[DemoPerson] = &[
         needs: None,
         what: "person: type 2 diabetes with high blood pressure",
         record: include_bytes!("../demo-records/amina-khan.json"),
+        care: None,
     },
     DemoPerson {
         nhs: "9990000026",
@@ -139,6 +171,63 @@ const PEOPLE: &[DemoPerson] = &[
         needs: Some("Prefers phone calls to letters."),
         what: "person: COPD with anxiety",
         record: include_bytes!("../demo-records/david-evans.json"),
+        care: Some(DemoCare {
+            contact: "nina.clarke@carepact.example",
+            role: "Long-term conditions nurse",
+            about_me: "I was a bus driver for 30 years. I live on my own with my dog, Bess.",
+            what_matters: "Walking Bess every day, and not ending up in hospital again this winter.",
+            goals: &[
+                (
+                    "Walk Bess to the end of the park and back, every day",
+                    "Use the bench halfway at first",
+                ),
+                (
+                    "Feel calmer when I get breathless",
+                    "Practise the breathing exercises each morning",
+                ),
+            ],
+            actions: &[
+                (
+                    "Go to the pulmonary rehabilitation classes on Tuesdays",
+                    ActionOwner::Person,
+                    "",
+                    false,
+                ),
+                (
+                    "Refer to pulmonary rehabilitation",
+                    ActionOwner::Professional,
+                    "Nina Clarke",
+                    true,
+                ),
+                (
+                    "Breathlessness and anxiety sessions",
+                    ActionOwner::Professional,
+                    "Jo Adeyemi",
+                    false,
+                ),
+            ],
+            network: &[
+                ("Karen", "Daughter, visits on Sundays", "07700 900150"),
+                (
+                    "Breathe Easy Northfield",
+                    "Support group, first Monday of the month",
+                    "",
+                ),
+            ],
+            targets: "Oxygen saturation 92% or above when resting.",
+            medicines: "Two inhalers: the brown one morning and night, the blue one when I need it. My rescue pack is in the kitchen drawer.",
+            contingency: [
+                "More breathless than usual, a change in the colour of my phlegm, or saturation below 92%.",
+                "Start my rescue pack and tell the practice the same day.",
+                "Nina Clarke at Riverside Medical Practice, 0121 496 0000.",
+                "Call 111, or 999 if I cannot catch my breath.",
+            ],
+            thread: (
+                "Rescue pack",
+                "I have started my rescue pack because my phlegm has changed colour. Should I come in?",
+                "Thank you for telling me, David. Keep taking it, and I will ring you tomorrow morning to see how you are.",
+            ),
+        }),
     },
     DemoPerson {
         nhs: "9990000034",
@@ -151,6 +240,48 @@ const PEOPLE: &[DemoPerson] = &[
         needs: Some("Hard of hearing: write, or phone her son Peter."),
         what: "person: heart failure, lives with her son who cares for her",
         record: include_bytes!("../demo-records/margaret-wilson.json"),
+        care: Some(DemoCare {
+            contact: "nina.clarke@carepact.example",
+            role: "Long-term conditions nurse",
+            about_me: "I live with my son Peter, who helps me every day. I am hard of hearing, so please write to me or ring Peter.",
+            what_matters: "Staying in my own home, and getting to church on Sundays.",
+            goals: &[
+                (
+                    "Get to church on Sunday without getting out of breath",
+                    "Peter drives me; I walk from the car",
+                ),
+                ("Weigh myself every morning", "The scales are by the bed"),
+            ],
+            actions: &[
+                ("Weigh every morning and write it down", ActionOwner::Person, "", false),
+                (
+                    "Help with the morning weighing and tell the practice about a big change",
+                    ActionOwner::Carer,
+                    "Peter Wilson",
+                    false,
+                ),
+                (
+                    "Review water tablets after the blood test",
+                    ActionOwner::Professional,
+                    "Dr Sarah Patel",
+                    false,
+                ),
+            ],
+            network: &[("Peter Wilson", "Son and carer", "07700 900160")],
+            targets: "Weight within 2 kg of 58 kg. Tell the practice if it goes up by more than 2 kg in 3 days.",
+            medicines: "Peter sets out my tablets in the weekly box every Sunday.",
+            contingency: [
+                "Weight up by 2 kg in 3 days, swollen ankles, or breathless lying down.",
+                "Peter rings the practice the same day.",
+                "Riverside Medical Practice, 0121 496 0000.",
+                "Call 111, or 999 if I am very breathless or have chest pain.",
+            ],
+            thread: (
+                "Weight this week",
+                "My weight has gone up by 1 kg since Monday. My ankles look the same. Is that all right?",
+                "Thank you, Margaret. 1 kg is fine; keep weighing each morning and let me know if it goes up by 2 kg.",
+            ),
+        }),
     },
 ];
 
@@ -211,6 +342,9 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
         };
         let (id, _) = people::create_with_account(&state.db, &person, AccountStart::Password(&hash), now).await?;
         import_record(state, id, p.record, practice, now).await?;
+        if let Some(care) = &p.care {
+            seed_care(state, id, p.email, care, now).await?;
+        }
         accounts.push(DemoAccount {
             email: p.email.into(),
             name: format!("{} {}", p.given, p.family),
@@ -233,6 +367,179 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
         what: "carer for his mother, Margaret Wilson".into(),
     });
     Ok(Some(accounts))
+}
+
+/// Gives a demo person their care team (the named contact sharing their record, plan and messages), a plan agreed
+/// by both sides a month ago, and a conversation with their named contact.
+async fn seed_care(
+    state: &AppState,
+    person: PersonId,
+    email: &str,
+    care: &DemoCare,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    let then = now - time::Duration::days(30);
+    let user_of = |email: &str| {
+        let email = Email::parse(email).map_err(anyhow::Error::msg);
+        async move {
+            users::find_by_email(&state.db, &email?)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("demo user missing"))
+        }
+    };
+    let (owner, contact) = (user_of(email).await?, user_of(care.contact).await?);
+    let grant = |user: &users::User, role: &'static str, section: Section| {
+        let actor = crate::access::actor(user);
+        async move {
+            let ask = Ask {
+                actor: &actor,
+                role,
+                on_behalf_of: None,
+                person,
+                request: Request {
+                    section,
+                    label: Sensitivity::General,
+                    action: Action::Write,
+                },
+                entity: "demo",
+                purpose: if role == "person" {
+                    "person-access"
+                } else {
+                    "direct-care"
+                },
+            };
+            authorize(&state.db, &state.audit, &ask, then)
+                .await?
+                .map_err(|_| anyhow::anyhow!("demo grant refused"))
+        }
+    };
+    let own = grant(&owner, "person", Section::Record).await?;
+    let consent = Consent {
+        id: Uuid::now_v7(),
+        grantee: Grantee::Professional(contact.id),
+        sections: Sections::of(&[Section::Record, Section::CarePlan, Section::Messages]),
+        labels: Labels::of(&[Sensitivity::General]),
+        write: true,
+        starts: then,
+        ends: None,
+        revoked: None,
+    };
+    care_team::add(
+        &state.db,
+        &own,
+        contact.id,
+        contact.organisation_id,
+        care.role,
+        &consent,
+        true,
+        then,
+    )
+    .await?
+    .map_err(|_| anyhow::anyhow!("demo team refused"))?;
+    let availability = care_team::Availability {
+        reply_within_days: 2,
+        away: false,
+        cover: None,
+    };
+    care_team::set_availability(&state.db, contact.id, &availability, then).await?;
+
+    let goals: Vec<Goal> = care
+        .goals
+        .iter()
+        .map(|(text, steps)| Goal {
+            id: Uuid::now_v7(),
+            text: (*text).into(),
+            steps: (*steps).into(),
+            target_date: Some((now + time::Duration::days(90)).date()),
+        })
+        .collect();
+    let doc = PlanDoc {
+        about_me: care.about_me.into(),
+        what_matters: care.what_matters.into(),
+        actions: care
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, (what, owner, who, done))| PlanAction {
+                id: Uuid::now_v7(),
+                what: (*what).into(),
+                owner: *owner,
+                who: (*who).into(),
+                by: Some((now + time::Duration::days(30)).date()),
+                status: if *done {
+                    ActionStatus::Done
+                } else {
+                    ActionStatus::InProgress
+                },
+                goal: goals.get(i.min(goals.len().saturating_sub(1))).map(|g| g.id),
+            })
+            .collect(),
+        goals,
+        support_network: care
+            .network
+            .iter()
+            .map(|(name, relationship, contact)| Supporter {
+                id: Uuid::now_v7(),
+                name: (*name).into(),
+                relationship: (*relationship).into(),
+                contact: (*contact).into(),
+            })
+            .collect(),
+        targets: care.targets.into(),
+        medicines: care.medicines.into(),
+        contingency: Contingency {
+            signs: care.contingency[0].into(),
+            what_i_do: care.contingency[1].into(),
+            who_to_call: care.contingency[2].into(),
+            out_of_hours: care.contingency[3].into(),
+        },
+        review_date: Some((now + time::Duration::days(150)).date()),
+    };
+    let own_plan = grant(&owner, "person", Section::CarePlan).await?;
+    let author = care_plan::Author {
+        role: "person",
+        organisation: None,
+    };
+    let version = care_plan::save(&state.db, &own_plan, 0, &doc, &author, then)
+        .await?
+        .map_err(|_| anyhow::anyhow!("demo plan refused"))?;
+    care_plan::agree(&state.db, &own_plan, version, Side::Person, then)
+        .await?
+        .map_err(|_| anyhow::anyhow!("demo agreement refused"))?;
+    let their_plan = grant(&contact, "professional", Section::CarePlan).await?;
+    care_plan::agree(&state.db, &their_plan, version, Side::Professional, then)
+        .await?
+        .map_err(|_| anyhow::anyhow!("demo agreement refused"))?;
+
+    let (subject, question, answer) = care.thread;
+    let own_messages = grant(&owner, "person", Section::Messages).await?;
+    let asked = now - time::Duration::days(2);
+    let thread = messages::start(
+        &state.db,
+        &own_messages,
+        contact.id,
+        subject,
+        question,
+        "person",
+        &[],
+        asked,
+    )
+    .await?
+    .map_err(|_| anyhow::anyhow!("demo message refused"))?;
+    let their_messages = grant(&contact, "professional", Section::Messages).await?;
+    let answered = now - time::Duration::days(1);
+    messages::reply(
+        &state.db,
+        &their_messages,
+        thread,
+        answer,
+        "professional",
+        &[],
+        answered,
+    )
+    .await?
+    .map_err(|_| anyhow::anyhow!("demo reply refused"))?;
+    Ok(())
 }
 
 /// Imports a demo person's GP record, as the operator would with `carepact import`, supplied by their practice.
