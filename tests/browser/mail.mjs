@@ -23,15 +23,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts aiosmtpd. Returns { url, messages, waitFor(predicate, timeoutMs), stop() }. Each message
  * is { from, to: [addresses], headers: {lower-case name: value}, subject, text } with the body
  * decoded (quoted-printable or base64). `messages` holds what the maildir had when it was last
- * read: waitFor reads it again.
+ * read: waitFor reads it again. `port` restarts a sink where an earlier one listened (to test
+ * CarePact catching up after the mail server was down); by default a free port is chosen.
  */
-export async function startMailSink() {
+export async function startMailSink({ port: wanted } = {}) {
   const python = process.env.CAREPACT_TEST_PYTHON || join(repoRoot, '.venv', 'bin', 'python');
   if (!existsSync(python)) {
     throw new Error(`${python} is missing: run scripts/install-test-deps (it installs aiosmtpd)`);
   }
 
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'carepact-mail-'));
   const maildir = join(dir, 'mail');
   const args = ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir];
@@ -109,6 +110,7 @@ export async function startMailSink() {
 
   return {
     url: `smtp://127.0.0.1:${port}`,
+    port,
     messages,
     /** The first message (already received or still to come) for which predicate(message) is true. */
     waitFor(predicate, timeoutMs = 20_000) {
