@@ -85,6 +85,13 @@ carepact_testkit::backend_tests! {
         assert!(to_gp[0].contains("You have a new message in CarePact") && to_gp[0].contains(&format!("{base}/messages")));
         assert!(!to_gp[0].contains("ankles"), "no clinical detail in email");
 
+        // The GP goes away, with the practice nurse covering: Amina is told when she writes.
+        let tom = user_id(&app, "tom.hughes@carepact.example").await?;
+        let away = gp.submit("/account", "/account/availability", &[("reply_within_days", "3"), ("away", "yes"), ("cover", &tom.0.to_string())]).await?;
+        assert_eq!(away.location(), Some("/account"));
+        assert!(amina.get(&new).await?.contains("Usually replies within 3 working days. Away at the moment: Tom Hughes is covering."));
+        gp.submit("/account", "/account/availability", &[("reply_within_days", "2")]).await?;
+
         // The GP replies; Amina sees it as new.
         app.advance(time::Duration::minutes(5));
         let reply = gp.submit(&thread, &format!("{thread}/reply"), &[("body", "Please come in on Tuesday so we can check.")]).await?;
@@ -98,7 +105,6 @@ carepact_testkit::backend_tests! {
         // The GP passes it to the practice nurse, whom Amina's practice-wide sharing covers.
         let org = organisations::find_by_name(&app.state.db, "Riverside Medical Practice").await?.context("practice")?.to_string();
         amina.submit("/sharing", "/sharing", &[("grantee", "organisation"), ("organisation", &org), ("sections", "messages"), ("labels", "general"), ("access", "write")]).await?;
-        let tom = user_id(&app, "tom.hughes@carepact.example").await?;
         let passed = gp.submit(&thread, &format!("{thread}/pass"), &[("colleague", &tom.0.to_string())]).await?;
         assert_eq!(passed.location(), Some(thread.as_str()));
         let mut nurse = app.client().signed_in("tom.hughes@carepact.example").await?;

@@ -838,3 +838,14 @@ email-message-passed-body =
     { $link }
 
     CarePact
+availability-heading = When people can expect a reply
+availability-intro = People who have you as their named contact see this when they write to you.
+availability-reply = I usually reply within
+availability-days = { $days ->
+    [one] 1 working day
+   *[other] { $days } working days
+}
+availability-away = I am away at the moment
+availability-cover = Who covers for me when I am away
+availability-cover-none = No one
+flash-done-availability-saved = Your availability has been saved.

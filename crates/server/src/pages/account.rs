@@ -8,6 +8,8 @@ use carepact_domain::consent::{Action, Request, Section, Sensitivity};
 use carepact_domain::identity::{FieldError, optional_text};
 
 use crate::access::authorize;
+use carepact_domain::identity::Role;
+use carepact_store::care_team;
 use carepact_store::organisations::Organisation;
 use carepact_store::people::{self, ContactDetails, Person};
 use carepact_store::users::{self, User};
@@ -30,6 +32,37 @@ struct AccountPage<'a> {
     errors: Errors,
     languages: Vec<(String, String, bool)>,
     browser_language: bool,
+    /// For professionals: their usual reply time, whether they are away, and colleagues who could cover.
+    availability: Option<AvailabilityView>,
+}
+
+struct AvailabilityView {
+    days: Vec<(i32, bool)>,
+    away: bool,
+    /// (colleague id, name, chosen)
+    cover: Vec<(String, String, bool)>,
+}
+
+async fn availability_view(state: &AppState, user: &User) -> Result<Option<AvailabilityView>, AppError> {
+    let Some(org) = user.organisation_id.filter(|_| user.has_role(Role::Professional)) else {
+        return Ok(None);
+    };
+    let current = care_team::availability(&state.db, user.id).await?;
+    let reply = current.as_ref().map(|a| a.reply_within_days).unwrap_or(2);
+    let cover = current.as_ref().and_then(|a| a.cover);
+    let mut options = vec![(String::new(), String::new(), cover.is_none())];
+    options.extend(
+        users::list_staff(&state.db, org)
+            .await?
+            .into_iter()
+            .filter(|u| u.id != user.id && u.active && u.has_role(Role::Professional))
+            .map(|u| (u.id.0.to_string(), u.display_name.clone(), Some(u.id) == cover)),
+    );
+    Ok(Some(AvailabilityView {
+        days: (1..=10).map(|d| (d, d == reply)).collect(),
+        away: current.is_some_and(|a| a.away),
+        cover: options,
+    }))
 }
 
 async fn page(
@@ -62,6 +95,7 @@ async fn page(
             .crumb("/account", "nav-account")
             .with_errors(&errors),
         browser_language: user.language.is_none(),
+        availability: availability_view(state, &user).await?,
         user,
         person,
         organisation,
@@ -110,6 +144,45 @@ pub async fn update_details(
         .await?
         .map_err(|_| AppError::NotFound)?;
     session.set_flash("flash-done-details-saved").await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+/// A professional's usual reply time, and whether they are away and who covers (shown to the people they are
+/// named contact for).
+pub async fn update_availability(
+    State(state): State<AppState>,
+    session: Session,
+    form: Fields,
+) -> Result<Response, AppError> {
+    let user = session.require_user()?;
+    let org = user
+        .organisation_id
+        .filter(|_| user.has_role(Role::Professional))
+        .ok_or(AppError::Forbidden("error-forbidden-body"))?;
+    let days = form
+        .get("reply_within_days")
+        .parse::<i32>()
+        .ok()
+        .filter(|d| (1..=10).contains(d))
+        .ok_or(AppError::BadRequest("error-form-unreadable"))?;
+    let cover = match form.get("cover") {
+        "" => None,
+        id => Some(
+            users::list_staff(&state.db, org)
+                .await?
+                .into_iter()
+                .find(|u| u.id.0.to_string() == id && u.id != user.id)
+                .map(|u| u.id)
+                .ok_or(AppError::BadRequest("error-form-unreadable"))?,
+        ),
+    };
+    let availability = care_team::Availability {
+        reply_within_days: days,
+        away: form.get("away") == "yes",
+        cover,
+    };
+    care_team::set_availability(&state.db, user.id, &availability, state.now()).await?;
+    session.set_flash("flash-done-availability-saved").await?;
     Ok(Redirect::to("/account").into_response())
 }
 

@@ -77,6 +77,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account::show))
         .route("/account/details", post(account::update_details))
         .route("/account/language", post(account::update_language))
+        .route("/account/availability", post(account::update_availability))
         .route("/people/new", get(people::new_form).post(people::register))
         .route("/sharing", get(sharing::show).post(sharing::share))
         .route("/sharing/{id}/revoke", post(sharing::revoke))
