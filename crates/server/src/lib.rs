@@ -27,4 +27,5 @@ mod tokens;
 
 pub use config::Config;
 pub use http::{router, serve};
+pub use pages::care_plan::flag_overdue_reviews;
 pub use state::AppState;

@@ -118,6 +118,13 @@ carepact_testkit::backend_tests! {
         assert!(page.contains("Walked halfway twice this week") && page.contains("More than expected (+1)"));
         assert!(page.contains("My ankles swell in the evening."));
         assert_eq!(gp.get(&format!("{plan}/prepare")).await?.status, StatusCode::NOT_FOUND, "only the person prepares");
+
+        // A review date in the past: the plan says so, and the person is told once.
+        edit(&mut amina, &format!("{plan}/edit/review"), &[("review_date_day", "1"), ("review_date_month", "11"), ("review_date_year", "2026")]).await?;
+        assert!(amina.get(&plan).await?.contains("Review overdue"));
+        assert_eq!(carepact_server::flag_overdue_reviews(&app.state).await?, 1);
+        assert_eq!(carepact_server::flag_overdue_reviews(&app.state).await?, 0, "once per review date");
+        assert!(amina.get("/notifications").await?.contains("A care plan review is due"));
         Ok(())
     }
 

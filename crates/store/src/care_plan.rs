@@ -457,14 +457,47 @@ pub async fn prepare(
     Ok(Ok(true))
 }
 
-/// People whose plan's review date has passed: for flagging to them and their named contact. Ids only; reading
-/// anything else goes through the choke point.
-pub async fn overdue_reviews(db: &Db, today: Date) -> Result<Vec<(Uuid, String)>> {
+/// Plans whose review date has passed and that have not been flagged for that date: (plan, person, review date).
+/// Ids only; reading anything else goes through the choke point.
+pub async fn overdue_unflagged(db: &Db, today: Date) -> Result<Vec<(Uuid, Uuid, String)>> {
     Ok(on_db!(db, read, |p| sqlx::query_as(
-        "SELECT person_id, review_date FROM care_plans WHERE review_date IS NOT NULL AND review_date < $1 \
-         ORDER BY review_date"
+        "SELECT p.id, p.person_id, p.review_date FROM care_plans p WHERE p.review_date IS NOT NULL \
+         AND p.review_date < $1 AND NOT EXISTS (SELECT 1 FROM care_plan_review_flags f \
+         WHERE f.plan_id = p.id AND f.review_date = p.review_date) ORDER BY p.review_date"
     )
     .bind(iso(today))
     .fetch_all(p)
+    .await)?)
+}
+
+/// Flags one overdue review: records it, and sends the notices, in one transaction; a second call for the same
+/// plan and date (another node got there first) does nothing. Returns whether this call flagged it.
+pub async fn flag_overdue(
+    db: &Db,
+    plan: Uuid,
+    review_date: &str,
+    notices: &[crate::messages::Notice],
+    now: OffsetDateTime,
+) -> Result<bool> {
+    use crate::messages::notify_in_tx;
+    use crate::outbox::insert_email;
+    Ok(on_db!(db, write, |p| async {
+        let mut tx = p.begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO care_plan_review_flags (plan_id, review_date, flagged_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (plan_id, review_date) DO NOTHING",
+        )
+        .bind(plan)
+        .bind(review_date)
+        .bind(DbTime(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            notify_in_tx!(tx, notices, now)?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(n == 1)
+    }
     .await)?)
 }

@@ -154,6 +154,7 @@ macro_rules! notify_in_tx {
         .await
     };
 }
+pub(crate) use notify_in_tx;
 
 /// Adds a message to a thread inside an open transaction, and moves the thread's activity time.
 macro_rules! insert_message {

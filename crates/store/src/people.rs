@@ -167,6 +167,17 @@ pub async fn summary(db: &Db, grant: &crate::access::Grant) -> Result<Option<Per
     row.map(Person::try_from).transpose()
 }
 
+/// The account of a person, if they have one. Only the id, for addressing notifications to them.
+pub async fn account_of(db: &Db, person: PersonId) -> Result<Option<UserId>> {
+    let id: Option<Option<Uuid>> = on_db!(db, read, |p| sqlx::query_scalar(
+        "SELECT user_id FROM people WHERE id = $1"
+    )
+    .bind(person.0)
+    .fetch_optional(p)
+    .await)?;
+    Ok(id.flatten().map(UserId))
+}
+
 /// The id of the person whose account this is, if the user is a person. Only the id: reading anything about the
 /// person goes through [`crate::access::authorize`].
 pub async fn id_for_user(db: &Db, user: UserId) -> Result<Option<PersonId>> {

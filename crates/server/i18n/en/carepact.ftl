@@ -849,3 +849,11 @@ availability-away = I am away at the moment
 availability-cover = Who covers for me when I am away
 availability-cover-none = No one
 flash-done-availability-saved = Your availability has been saved.
+email-plan-review-subject = A CarePact care plan review is due
+email-plan-review-body =
+    A care and support plan in CarePact is due for review.
+
+    To see it, sign in to CarePact:
+    { $link }
+
+    CarePact

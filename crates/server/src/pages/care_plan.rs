@@ -1244,3 +1244,41 @@ pub async fn compare_versions(
     })?
     .into_response())
 }
+
+/// Tells each person whose plan review is overdue, and their named contact, once per review date (in the app, and
+/// by email for those who want it). Run by the housekeeping loop; safe on several nodes at once.
+pub async fn flag_overdue_reviews(state: &AppState) -> anyhow::Result<usize> {
+    let now = state.now();
+    let tr = crate::i18n::Tr {
+        catalogue: &state.catalogue,
+        lang: state.catalogue.negotiate(None, None),
+    };
+    let mut flagged = 0;
+    for (plan, person, review_date) in care_plan::overdue_unflagged(&state.db, now.date()).await? {
+        let person = PersonId(person);
+        let link = format!("/records/{}/plan", person.0);
+        let url = format!("{}{link}", state.config.public_url.trim_end_matches('/'));
+        let (subject, body) = crate::mail::compose(tr, "email-plan-review", &url);
+        let mut to = Vec::new();
+        if let Some(user) = carepact_store::people::account_of(&state.db, person).await? {
+            to.push(user);
+        }
+        if let Some((contact, cover)) = carepact_store::care_team::named_contact(&state.db, person).await? {
+            to.push(cover.unwrap_or(contact));
+        }
+        let notices: Vec<carepact_store::messages::Notice> = to
+            .into_iter()
+            .map(|user| carepact_store::messages::Notice {
+                user,
+                kind: "plan-review",
+                link: link.clone(),
+                email_subject: subject.clone(),
+                email_body: body.clone(),
+            })
+            .collect();
+        if care_plan::flag_overdue(&state.db, plan, &review_date, &notices, now).await? {
+            flagged += 1;
+        }
+    }
+    Ok(flagged)
+}

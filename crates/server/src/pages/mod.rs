@@ -18,7 +18,7 @@ pub mod ops;
 mod account;
 mod admin;
 mod auth;
-mod care_plan;
+pub(crate) mod care_plan;
 mod emergency;
 mod export;
 mod home;

@@ -32,7 +32,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Removes expired sessions and old sign-in failures every ten minutes until `stop`.
+/// Removes expired sessions and old sign-in failures, and flags overdue care plan reviews, every ten minutes
+/// until `stop`.
 pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let now = state.now();
@@ -41,6 +42,9 @@ pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = throttle::purge(&state.db, now - WINDOW).await {
             tracing::warn!(error = %e, "purging sign-in failures failed");
+        }
+        if let Err(e) = crate::pages::care_plan::flag_overdue_reviews(&state).await {
+            tracing::warn!(error = %e, "flagging overdue care plan reviews failed");
         }
         tokio::select! {
             _ = stop.changed() => break,
