@@ -53,7 +53,13 @@ carepact_testkit::backend_tests! {
         let mut gp = app.client().signed_in(GP).await?;
         assert_eq!(gp.get(&plan).await?.status, StatusCode::NOT_FOUND, "no consent, no plan");
 
-        assert!(amina.get(&plan).await?.contains("Not started"));
+        let empty = amina.get(&plan).await?;
+        assert!(empty.contains("Not started"));
+        // Plans and goals imported from her GP record are there to read, not to change.
+        let imported = link(&empty.body, &format!("{base}/timeline?kind=")).context("imported plans link")?;
+        let history = amina.get(&imported.replace("&amp;", "&")).await?;
+        assert_eq!(history.status, StatusCode::OK);
+        assert!(history.contains("/items/"), "the GP record's CarePlan and Goal are listed");
         let saved = edit(&mut amina, &format!("{plan}/edit/about"), &[("about_me", "I live with my son Peter."), ("what_matters", "Seeing my grandchildren.")]).await?;
         assert_eq!(saved.location(), Some(format!("{plan}#about").as_str()));
         let goal = edit(&mut amina, &format!("{plan}/edit/goals"), &[("goal", "Walk to the park and back"), ("steps", "Start with the corner shop"), ("target_date_day", "1"), ("target_date_month", "6"), ("target_date_year", "2027")]).await?;
@@ -125,6 +131,9 @@ carepact_testkit::backend_tests! {
         assert_eq!(carepact_server::flag_overdue_reviews(&app.state).await?, 1);
         assert_eq!(carepact_server::flag_overdue_reviews(&app.state).await?, 0, "once per review date");
         assert!(amina.get("/notifications").await?.contains("A care plan review is due"));
+        let export = amina.get(&format!("{base}/export.json")).await?;
+        assert!(export.contains("\"resourceType\": \"CarePlan\"") && export.contains("Walk to the big park and back"));
+        assert!(export.contains("\"resourceType\": \"Goal\"") && export.contains("\"code\": \"improving\""));
         Ok(())
     }
 

@@ -122,6 +122,17 @@ carepact_testkit::backend_tests! {
         let note = attr(&nurse.get("/notifications").await?.body, "/notifications/0").context("notification link")?;
         assert_eq!(nurse.get(&note).await?.location(), Some(thread.as_str()));
 
+        // Her export holds the team and the conversation, as FHIR.
+        let export: serde_json::Value = serde_json::from_str(&amina.get(&format!("{base}/export.json")).await?.body)?;
+        let types: Vec<&str> = export["entry"].as_array().context("entries")?.iter().filter_map(|e| e["resource"]["resourceType"].as_str()).collect();
+        assert!(types.contains(&"CareTeam"), "{types:?}");
+        assert!(types.iter().filter(|t| **t == "Communication").count() >= 3, "{types:?}");
+        let urls: Vec<&str> = export["entry"].as_array().context("entries")?.iter().filter_map(|e| e["fullUrl"].as_str()).collect();
+        let mut unique = urls.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), urls.len(), "every entry has its own fullUrl");
+
         // Someone without consent sees nothing; removing the GP from the team stops their access at once.
         let mut social_worker = app.client().signed_in("chris.murphy@carepact.example").await?;
         assert_eq!(social_worker.get(&thread).await?.status, StatusCode::NOT_FOUND);

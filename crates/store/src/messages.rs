@@ -87,13 +87,7 @@ pub async fn open(
     let Some(row) = row else {
         return Ok(Ok(None));
     };
-    let messages: Vec<MessageRow> = on_db!(db, read, |p| sqlx::query_as(
-        "SELECT m.id, u.display_name AS author_name, m.author_role, m.body, m.created_at FROM messages m \
-         LEFT JOIN users u ON u.id = m.author_id WHERE m.thread_id = $1 ORDER BY m.created_at, m.id"
-    )
-    .bind(thread)
-    .fetch_all(p)
-    .await)?;
+    let messages = in_thread(db, thread).await?;
     on_db!(db, write, |p| sqlx::query(
         "INSERT INTO message_reads (thread_id, user_id, read_at) VALUES ($1, $2, $3) \
          ON CONFLICT (thread_id, user_id) DO UPDATE SET read_at = excluded.read_at"
@@ -321,6 +315,35 @@ pub async fn assigned_to(db: &Db, user: UserId) -> Result<Vec<(Uuid, i64)>> {
     )
     .bind(user.0)
     .bind(DbTime(OffsetDateTime::UNIX_EPOCH))
+    .fetch_all(p)
+    .await)?)
+}
+
+/// Every thread of the person's with its messages, oldest first, for their export. Unlike [`open`], reading
+/// here marks nothing read.
+pub async fn everything(
+    db: &Db,
+    grant: &Grant,
+    viewer: UserId,
+) -> Result<std::result::Result<Vec<(ThreadRow, Vec<MessageRow>)>, Denied>> {
+    let threads = match threads(db, grant, viewer).await? {
+        Ok(t) => t,
+        Err(d) => return Ok(Err(d)),
+    };
+    let mut out = Vec::with_capacity(threads.len());
+    for t in threads {
+        let messages = in_thread(db, t.id).await?;
+        out.push((t, messages));
+    }
+    Ok(Ok(out))
+}
+
+async fn in_thread(db: &Db, thread: Uuid) -> Result<Vec<MessageRow>> {
+    Ok(on_db!(db, read, |p| sqlx::query_as(
+        "SELECT m.id, u.display_name AS author_name, m.author_role, m.body, m.created_at FROM messages m \
+         LEFT JOIN users u ON u.id = m.author_id WHERE m.thread_id = $1 ORDER BY m.created_at, m.id"
+    )
+    .bind(thread)
     .fetch_all(p)
     .await)?)
 }

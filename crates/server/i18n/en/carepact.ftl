@@ -594,6 +594,7 @@ plan-agreed-by = Version { $version } agreed by { $name } on { $date }.
 plan-agree-button = Agree version { $version }
 plan-versions-link = See every version and compare them
 plan-print-link = Print the plan
+plan-imported-link = Care plans and goals from your GP record and other systems (read only)
 plan-prepare-link = Get ready for your review
 plan-prepare-heading = What I want to talk about at my review
 plan-change = Change

@@ -30,6 +30,12 @@ struct Everything {
     corrections: Vec<Correction>,
     consents: Vec<ConsentView>,
     events: Vec<Event>,
+    plan: Option<carepact_store::care_plan::Plan>,
+    team: Vec<carepact_store::care_team::Member>,
+    threads: Vec<(
+        carepact_store::messages::ThreadRow,
+        Vec<carepact_store::messages::MessageRow>,
+    )>,
 }
 
 async fn gather(state: &AppState, session: &Session, id: &str) -> Result<Everything, AppError> {
@@ -45,7 +51,29 @@ async fn gather(state: &AppState, session: &Session, id: &str) -> Result<Everyth
         return Err(AppError::NotFound);
     }
     let denied = |_| AppError::NotFound;
+    let own = |section: Section| {
+        let (state, user) = (state, &user);
+        async move {
+            let request = Request {
+                section,
+                label: Sensitivity::General,
+                action: Action::Read,
+            };
+            crate::access::authorize(state, user, person, request, "export", "person-access").await
+        }
+    };
+    let plan_grant = own(Section::CarePlan).await?;
+    let message_grant = own(Section::Messages).await?;
     Ok(Everything {
+        plan: carepact_store::care_plan::get(&state.db, &plan_grant)
+            .await?
+            .map_err(denied)?,
+        team: carepact_store::care_team::members(&state.db, &plan_grant)
+            .await?
+            .map_err(denied)?,
+        threads: carepact_store::messages::everything(&state.db, &message_grant, user.id)
+            .await?
+            .map_err(denied)?,
         person: people::summary(&state.db, &grant).await?.ok_or(AppError::NotFound)?,
         items: record::all_resources(&state.db, &grant).await?.map_err(denied)?,
         notes: record::all_notes(&state.db, &grant).await?.map_err(denied)?,
@@ -139,6 +167,79 @@ fn consent_resource(c: &ConsentView, patient: &str) -> Value {
 }
 
 /// The whole export as one FHIR R4 Bundle (type collection).
+/// The plan and its goals, the care team and the messages, as FHIR.
+fn care_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
+    use carepact_fhir::{care_plan, messaging};
+    let mut out = Vec::new();
+    if let Some(plan) = &all.plan {
+        let meta = care_plan::PlanMeta {
+            plan_id: plan.id,
+            version: plan.latest.number,
+            patient_ref,
+            updated: plan.latest.created_at.0,
+            agreement: plan.agreement,
+            author_display: plan.latest.author_name.as_deref(),
+        };
+        out.push(entry(care_plan::care_plan(&plan.latest.doc, &meta)));
+        let latest_rating = |goal: Uuid| {
+            plan.progress
+                .iter()
+                .find(|p| p.goal == goal && p.attainment.is_some())
+                .and_then(|p| p.attainment)
+        };
+        out.extend(
+            care_plan::goals(&plan.latest.doc, patient_ref, &latest_rating)
+                .into_iter()
+                .map(entry),
+        );
+    }
+    let members: Vec<messaging::TeamMember> = all
+        .team
+        .iter()
+        .filter(|m| m.status == "active")
+        .map(|m| messaging::TeamMember {
+            id: m.id,
+            practitioner_name: &m.name,
+            practitioner_id: m.user_id,
+            role_text: &m.role_text,
+            organisation_name: m.organisation.as_deref(),
+            organisation_id: None,
+            named_contact: m.is_named_contact,
+        })
+        .collect();
+    if !members.is_empty() {
+        let name = all.person.full_name();
+        // The team has no id of its own: one is derived from the person's, distinct from their Patient's.
+        let team_id = Uuid::from_u128(all.person.id.0.as_u128() ^ 0x7ea);
+        out.push(entry(messaging::care_team(team_id, patient_ref, Some(&name), &members)));
+    }
+    for (thread, messages) in &all.threads {
+        let mut previous = None;
+        for m in messages.iter().filter(|m| m.author_role != "system") {
+            let from_person = matches!(m.author_role.as_str(), "person" | "carer");
+            let message = messaging::Message {
+                id: m.id,
+                thread_id: thread.id,
+                subject_text: &thread.subject,
+                body: &m.body,
+                sent: m.created_at.0,
+                sender_ref: if from_person { patient_ref } else { "" },
+                sender_name: m.author_name.as_deref(),
+                recipient_ref: if from_person { "" } else { patient_ref },
+                recipient_name: if from_person {
+                    Some(thread.assigned_name.as_str())
+                } else {
+                    None
+                },
+                in_reply_to: previous,
+            };
+            out.push(entry(messaging::communication(patient_ref, &message)));
+            previous = Some(m.id);
+        }
+    }
+    out
+}
+
 fn bundle(all: &Everything, now: time::OffsetDateTime) -> Value {
     let patient_ref = format!("urn:uuid:{}", all.person.id.0);
     let mut entries = vec![entry(patient(&all.person))];
@@ -179,6 +280,7 @@ fn bundle(all: &Everything, now: time::OffsetDateTime) -> Value {
     for e in &all.events {
         entries.push(entry(audit_event::to_fhir(e, Some(&patient_ref))));
     }
+    entries.extend(care_entries(all, &patient_ref));
     json!({
         "resourceType": "Bundle",
         "id": Uuid::now_v7().to_string(),
