@@ -80,6 +80,15 @@ impl Errors {
         self.items.is_empty()
     }
 
+    /// The status of a form page: 200, or 400 when it shows errors.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::BAD_REQUEST
+        }
+    }
+
     /// The message for one field, shown beside it.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.items.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::consent::{Action, Request, Section, Sensitivity};
 use carepact_domain::identity::{FieldError, optional_text};
@@ -83,11 +82,7 @@ async fn page(
         .languages()
         .map(|(tag, name)| (tag.to_owned(), name.to_owned(), user.language.as_deref() == Some(tag)))
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = AccountPage {
         csrf: session.csrf_token().await?,
         c: Chrome::new(session)

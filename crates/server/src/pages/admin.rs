@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::identity::{Email, OrganisationId, OrganisationKind, Role, required_text};
 use carepact_store::StoreError;
@@ -52,11 +51,7 @@ async fn new_organisation_page(
     kind: &str,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = NewOrganisationPage {
         csrf: session.csrf_token().await?,
         c: Chrome::new(session)
@@ -173,11 +168,7 @@ async fn invite_page(
     form: Fields,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let c = organisation_crumbs(Chrome::new(session).await?, user, &organisation)
         .crumb(
             &format!("/organisations/{}/invite", organisation.id),

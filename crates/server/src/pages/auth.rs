@@ -243,11 +243,7 @@ async fn set_password_page(
     };
     let csrf = session.csrf_token().await?;
     let c = Chrome::new(session).await?.with_errors(&errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = SetPasswordPage {
         heading: c.t(heading),
         c,

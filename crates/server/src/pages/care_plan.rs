@@ -6,7 +6,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::care_plan::{
     ActionOwner, ActionStatus, Agreement, Attainment, Compared, Goal, Piece, PlanAction, PlanDoc, Side, Supporter,
@@ -28,9 +27,7 @@ use crate::pages::layout::{Chrome, render};
 use crate::session::Session;
 use crate::state::AppState;
 
-fn person_id(id: &str) -> Result<PersonId, AppError> {
-    Uuid::parse_str(id).map(PersonId).map_err(|_| AppError::NotFound)
-}
+use crate::pages::person_id;
 
 async fn plan_grant(
     state: &AppState,
@@ -59,12 +56,7 @@ fn agree_side(grant: &Grant, user: &User) -> Option<Side> {
     }
 }
 
-async fn person_name(state: &AppState, grant: &Grant) -> Result<String, AppError> {
-    Ok(carepact_store::people::summary(&state.db, grant)
-        .await?
-        .map(|p| p.full_name())
-        .unwrap_or_default())
-}
+use crate::pages::person_name;
 
 /// A stored date (YYYY-MM-DD) in words.
 fn day_words(c: &Chrome<'_>, text: &str) -> String {
@@ -666,13 +658,8 @@ async fn form_page(
     doc: &PlanDoc,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let base = format!("/records/{id}");
-    let name = person_name(state, grant).await?;
-    let c = Chrome::new(session)
-        .await?
-        .link(&base, name)
-        .crumb(&format!("{base}/plan"), "plan-title")
-        .with_errors(&errors);
+    let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
+    let c = c.crumb(&format!("{base}/plan"), "plan-title").with_errors(&errors);
     let fields = fields.unwrap_or_else(|| fields_for(&c, part, doc, item));
     let action = match item {
         Some(i) => format!("{base}/plan/edit/{}/{i}", part.code()),
@@ -682,11 +669,7 @@ async fn form_page(
         (true, None) => format!("plan-form-{}-new", part.code()),
         _ => format!("plan-form-{}", part.code()),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = FormPage {
         base,
         action,
@@ -887,18 +870,9 @@ async fn progress_page(
     rating: String,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let base = format!("/records/{id}");
-    let name = person_name(state, grant).await?;
-    let c = Chrome::new(session)
-        .await?
-        .link(&base, name)
-        .crumb(&format!("{base}/plan"), "plan-title")
-        .with_errors(&errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
+    let c = c.crumb(&format!("{base}/plan"), "plan-title").with_errors(&errors);
+    let status = errors.status();
     let page = ProgressPage {
         action: format!("{base}/plan/goals/{}/progress", goal.id),
         base,
@@ -1014,18 +988,9 @@ async fn prepare_page(
     review: Option<Date>,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let base = format!("/records/{id}");
-    let name = person_name(state, grant).await?;
-    let c = Chrome::new(session)
-        .await?
-        .link(&base, name)
-        .crumb(&format!("{base}/plan"), "plan-title")
-        .with_errors(&errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
+    let c = c.crumb(&format!("{base}/plan"), "plan-title").with_errors(&errors);
+    let status = errors.status();
     let page = PreparePage {
         review: review.map(|d| c.date(&d)).unwrap_or_default(),
         base,
@@ -1098,12 +1063,8 @@ pub async fn versions(
     let list = care_plan::versions(&state.db, &grant)
         .await?
         .map_err(|_| AppError::NotFound)?;
-    let base = format!("/records/{id}");
-    let name = person_name(&state, &grant).await?;
-    let c = Chrome::new(&session)
-        .await?
-        .link(&base, name)
-        .crumb(&format!("{base}/plan"), "plan-title");
+    let (c, base) = crate::pages::person_chrome(&state, &session, &grant, &id).await?;
+    let c = c.crumb(&format!("{base}/plan"), "plan-title");
     let agreed_by = |n: i64| {
         plan.iter()
             .flat_map(|p| p.agreements.iter())
@@ -1202,11 +1163,8 @@ pub async fn compare_versions(
         }
     };
     let (old, new) = (load(from).await?, load(to).await?);
-    let base = format!("/records/{id}");
-    let name = person_name(&state, &grant).await?;
-    let c = Chrome::new(&session)
-        .await?
-        .link(&base, name)
+    let (c, base) = crate::pages::person_chrome(&state, &session, &grant, &id).await?;
+    let c = c
         .crumb(&format!("{base}/plan"), "plan-title")
         .crumb(&format!("{base}/plan/versions"), "plan-versions-title");
     let pieces = |kind_old: bool, p: Vec<Piece>| -> Vec<(u8, String)> {

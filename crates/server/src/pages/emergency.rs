@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::NhsNumber;
 use carepact_domain::identity::{Role, required_text};
@@ -28,11 +27,7 @@ struct EmergencyPage<'a> {
 }
 
 async fn form_page(session: &Session, form: Fields, errors: Errors) -> Result<Response, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = EmergencyPage {
         csrf: session.csrf_token().await?,
         c: Chrome::new(session)

@@ -14,7 +14,6 @@ use carepact_store::access::Grant;
 use carepact_store::record::{ImportMeta, ImportOutcome, ImportReport};
 use carepact_store::users::User;
 use tokio::io::AsyncWriteExt;
-use uuid::Uuid;
 
 use crate::access::authorize_labels;
 use crate::errors::AppError;
@@ -56,9 +55,7 @@ struct ImportedPage<'a> {
     report: ImportReport,
 }
 
-fn person_id(id: &str) -> Result<PersonId, AppError> {
-    Uuid::parse_str(id).map(PersonId).map_err(|_| AppError::NotFound)
-}
+use crate::pages::person_id;
 
 fn write() -> Request {
     Request {
@@ -83,15 +80,8 @@ async fn page(
     problems: (Vec<Problem>, usize),
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let base = format!("/records/{id}");
-    let name = carepact_store::people::summary(&state.db, grant)
-        .await?
-        .map(|p| p.full_name())
-        .unwrap_or_default();
-    let c = Chrome::new(session)
-        .await?
-        .link(&base, name)
-        .crumb(&format!("{base}/import"), "import-title");
+    let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
+    let c = c.crumb(&format!("{base}/import"), "import-title");
     let problems_view = problems
         .0
         .into_iter()
@@ -240,15 +230,8 @@ pub async fn upload(
         .map_err(|_| AppError::NotFound)?;
     match outcome {
         ImportOutcome::Imported(report) => {
-            let base = format!("/records/{id}");
-            let name = carepact_store::people::summary(&state.db, &grant)
-                .await?
-                .map(|p| p.full_name())
-                .unwrap_or_default();
-            let c = Chrome::new(&session)
-                .await?
-                .link(&base, name)
-                .crumb(&format!("{base}/import"), "import-title");
+            let (c, base) = crate::pages::person_chrome(&state, &session, &grant, &id).await?;
+            let c = c.crumb(&format!("{base}/import"), "import-title");
             Ok(render(&ImportedPage {
                 c,
                 base,

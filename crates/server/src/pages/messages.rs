@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::consent::{Action, Request, Section, Sensitivity};
 use carepact_domain::identity::{PersonId, UserId};
@@ -23,9 +22,7 @@ use crate::pages::layout::{Chrome, render};
 use crate::session::Session;
 use crate::state::AppState;
 
-fn person_id(id: &str) -> Result<PersonId, AppError> {
-    Uuid::parse_str(id).map(PersonId).map_err(|_| AppError::NotFound)
-}
+use crate::pages::person_id;
 
 async fn grant(
     state: &AppState,
@@ -43,12 +40,7 @@ async fn grant(
     authorize(state, user, person, request, entity, why).await
 }
 
-async fn person_name(state: &AppState, grant: &Grant) -> Result<String, AppError> {
-    Ok(carepact_store::people::summary(&state.db, grant)
-        .await?
-        .map(|p| p.full_name())
-        .unwrap_or_default())
-}
+use crate::pages::person_name;
 
 fn author_role(grant: &Grant, user: &User) -> &'static str {
     if grant.is_owner() { "person" } else { acting_role(user) }
@@ -188,11 +180,8 @@ async fn new_page(
     let members = care_team::members(&state.db, grant)
         .await?
         .map_err(|_| AppError::NotFound)?;
-    let base = format!("/records/{id}");
-    let name = person_name(state, grant).await?;
-    let c = Chrome::new(session)
-        .await?
-        .link(&base, name)
+    let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
+    let c = c
         .crumb(&format!("{base}/messages"), "messages-title")
         .with_errors(&errors);
     let chosen = form.get("to");
@@ -215,11 +204,7 @@ async fn new_page(
             (m.user_id, label, reply_note(&c, m), selected)
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = NewPage {
         c,
         base,
@@ -338,11 +323,8 @@ async fn thread_page(
         .await?
         .map_err(|_| AppError::NotFound)?
         .ok_or(AppError::NotFound)?;
-    let base = format!("/records/{id}");
-    let name = person_name(state, grant).await?;
-    let c = Chrome::new(session)
-        .await?
-        .link(&base, name)
+    let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
+    let c = c
         .crumb(&format!("{base}/messages"), "messages-title")
         .with_errors(&errors);
     let members = care_team::members(&state.db, grant)
@@ -364,11 +346,7 @@ async fn thread_page(
         }
         _ => Vec::new(),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = ThreadPage {
         thread,
         subject: row.subject.clone(),

@@ -35,6 +35,38 @@ mod work;
 
 pub(crate) use sharing::shared_with_me;
 
+/// A person's id from the path; anything that is not one is "not found".
+pub(crate) fn person_id(id: &str) -> Result<carepact_domain::identity::PersonId, crate::errors::AppError> {
+    uuid::Uuid::parse_str(id)
+        .map(carepact_domain::identity::PersonId)
+        .map_err(|_| crate::errors::AppError::NotFound)
+}
+
+/// The person's name, read with a grant already given (no second decision).
+pub(crate) async fn person_name(
+    state: &AppState,
+    grant: &carepact_store::access::Grant,
+) -> Result<String, crate::errors::AppError> {
+    Ok(people_store::summary(&state.db, grant)
+        .await?
+        .map(|p| p.full_name())
+        .unwrap_or_default())
+}
+
+/// The chrome of a page about the person `grant` is for, with the trail Home › their name; and the base of their
+/// pages (`/records/{id}`).
+pub(crate) async fn person_chrome<'a>(
+    state: &AppState,
+    session: &'a crate::session::Session,
+    grant: &carepact_store::access::Grant,
+    id: &str,
+) -> Result<(layout::Chrome<'a>, String), crate::errors::AppError> {
+    let base = format!("/records/{id}");
+    let name = person_name(state, grant).await?;
+    let chrome = layout::Chrome::new(session).await?.link(&base, name);
+    Ok((chrome, base))
+}
+
 /// The signed-in user's own person record (if they are a person: read through the choke point like anyone's, and
 /// so recorded in their access log) and organisation (if they are staff).
 pub(crate) async fn profile(

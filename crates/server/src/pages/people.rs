@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::identity::{PersonForm, Role};
 use carepact_store::StoreError;
@@ -30,11 +29,7 @@ struct NewPersonPage<'a> {
 }
 
 async fn form_page(session: &Session, form: Fields, errors: Errors) -> Result<Response, AppError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = NewPersonPage {
         csrf: session.csrf_token().await?,
         c: Chrome::new(session)

@@ -99,9 +99,7 @@ fn read() -> Request {
     }
 }
 
-fn person_id(id: &str) -> Result<PersonId, AppError> {
-    Uuid::parse_str(id).map(PersonId).map_err(|_| AppError::NotFound)
-}
+use crate::pages::person_id;
 
 /// Why the record is opened: the person looking at their own, or someone else caring for them.
 pub async fn purpose_for(

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::NhsNumber;
 use carepact_domain::consent::{Action, Section, Sections};
@@ -55,11 +54,7 @@ async fn page(state: &AppState, session: &Session, form: Fields, errors: Errors)
             granted: r.granted,
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = RequestsPage {
         csrf: session.csrf_token().await?,
         c,

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::consent::{Action, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
 use carepact_domain::identity::{Email, OrganisationId, PersonId, Role, parse_date_of_birth};
@@ -139,11 +138,7 @@ async fn page(state: &AppState, session: &Session, form: Fields, errors: Errors)
         .await?
         .crumb("/sharing", "nav-sharing")
         .with_errors(&errors);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let requests = pending
         .into_iter()
         .map(|r| RequestRow {

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carepact_domain::consent::{Action, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
 use carepact_domain::identity::{Email, PersonId, Role};
@@ -21,9 +20,7 @@ use crate::pages::layout::{Chrome, render};
 use crate::session::Session;
 use crate::state::AppState;
 
-fn person_id(id: &str) -> Result<PersonId, AppError> {
-    Uuid::parse_str(id).map(PersonId).map_err(|_| AppError::NotFound)
-}
+use crate::pages::person_id;
 
 /// A grant on the person: the person's own (write, to manage the team), or anyone's read of any section they share.
 async fn team_grant(state: &AppState, user: &User, person: PersonId, action: Action) -> Result<Grant, AppError> {
@@ -121,11 +118,7 @@ async fn page(
             proposed: m.status == "proposed",
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = errors.status();
     let page = TeamPage {
         base,
         name,
