@@ -25,7 +25,7 @@ pub struct PlanMeta<'a> {
 }
 
 /// The text trimmed, or nothing when there is none.
-fn words(text: &str) -> Option<&str> {
+pub(crate) fn words(text: &str) -> Option<&str> {
     Some(text.trim()).filter(|t| !t.is_empty())
 }
 
@@ -37,7 +37,7 @@ fn date(d: Date) -> Option<String> {
 }
 
 /// A FHIR instant, in UTC (e.g. `2026-11-23T10:00:00Z`).
-fn instant(t: OffsetDateTime) -> Option<String> {
+pub(crate) fn instant(t: OffsetDateTime) -> Option<String> {
     t.to_offset(UtcOffset::UTC).format(&Rfc3339).ok()
 }
 

@@ -5,8 +5,7 @@
 //! (text that is only whitespace counts as nothing). No extensions are used.
 
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 /// The identifier system grouping a thread's messages: every Communication in a thread carries the thread's id.
 pub const THREAD_SYSTEM: &str = "urn:carepact:message-thread";
@@ -42,15 +41,7 @@ pub struct Message<'a> {
     pub in_reply_to: Option<uuid::Uuid>,
 }
 
-/// The text trimmed, or nothing when there is none.
-fn words(text: &str) -> Option<&str> {
-    Some(text.trim()).filter(|t| !t.is_empty())
-}
-
-/// A FHIR instant, in UTC (e.g. `2026-11-23T10:00:00Z`).
-fn instant(t: OffsetDateTime) -> Option<String> {
-    t.to_offset(UtcOffset::UTC).format(&Rfc3339).ok()
-}
+use crate::care_plan::{instant, words};
 
 /// A Reference with whichever of the reference and the display there is; nothing when there is neither.
 fn reference(target: Option<&str>, display: Option<&str>) -> Option<Value> {
