@@ -659,8 +659,6 @@ async fn form_page(
     errors: Errors,
 ) -> Result<Response, AppError> {
     let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
-    let c = c.crumb(&format!("{base}/plan"), "plan-title").with_errors(&errors);
-    let fields = fields.unwrap_or_else(|| fields_for(&c, part, doc, item));
     let action = match item {
         Some(i) => format!("{base}/plan/edit/{}/{i}", part.code()),
         None => format!("{base}/plan/edit/{}", part.code()),
@@ -669,6 +667,11 @@ async fn form_page(
         (true, None) => format!("plan-form-{}-new", part.code()),
         _ => format!("plan-form-{}", part.code()),
     };
+    let c = c
+        .crumb(&format!("{base}/plan"), "plan-title")
+        .crumb(&action, &heading)
+        .with_errors(&errors);
+    let fields = fields.unwrap_or_else(|| fields_for(&c, part, doc, item));
     let status = errors.status();
     let page = FormPage {
         base,
@@ -871,7 +874,13 @@ async fn progress_page(
     errors: Errors,
 ) -> Result<Response, AppError> {
     let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
-    let c = c.crumb(&format!("{base}/plan"), "plan-title").with_errors(&errors);
+    let c = c
+        .crumb(&format!("{base}/plan"), "plan-title")
+        .crumb(
+            &format!("{base}/plan/goals/{}/progress", goal.id),
+            "plan-progress-title",
+        )
+        .with_errors(&errors);
     let status = errors.status();
     let page = ProgressPage {
         action: format!("{base}/plan/goals/{}/progress", goal.id),
@@ -989,7 +998,10 @@ async fn prepare_page(
     errors: Errors,
 ) -> Result<Response, AppError> {
     let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
-    let c = c.crumb(&format!("{base}/plan"), "plan-title").with_errors(&errors);
+    let c = c
+        .crumb(&format!("{base}/plan"), "plan-title")
+        .crumb(&format!("{base}/plan/prepare"), "plan-prepare-title")
+        .with_errors(&errors);
     let status = errors.status();
     let page = PreparePage {
         review: review.map(|d| c.date(&d)).unwrap_or_default(),
@@ -1064,7 +1076,9 @@ pub async fn versions(
         .await?
         .map_err(|_| AppError::NotFound)?;
     let (c, base) = crate::pages::person_chrome(&state, &session, &grant, &id).await?;
-    let c = c.crumb(&format!("{base}/plan"), "plan-title");
+    let c = c
+        .crumb(&format!("{base}/plan"), "plan-title")
+        .crumb(&format!("{base}/plan/versions"), "plan-versions-title");
     let agreed_by = |n: i64| {
         plan.iter()
             .flat_map(|p| p.agreements.iter())
@@ -1166,7 +1180,8 @@ pub async fn compare_versions(
     let (c, base) = crate::pages::person_chrome(&state, &session, &grant, &id).await?;
     let c = c
         .crumb(&format!("{base}/plan"), "plan-title")
-        .crumb(&format!("{base}/plan/versions"), "plan-versions-title");
+        .crumb(&format!("{base}/plan/versions"), "plan-versions-title")
+        .crumb(&format!("{base}/plan/compare"), "plan-compare-title");
     let pieces = |kind_old: bool, p: Vec<Piece>| -> Vec<(u8, String)> {
         p.into_iter()
             .filter_map(|piece| match piece {

@@ -183,6 +183,7 @@ async fn new_page(
     let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
     let c = c
         .crumb(&format!("{base}/messages"), "messages-title")
+        .crumb(&format!("{base}/messages/new"), "messages-new")
         .with_errors(&errors);
     let chosen = form.get("to");
     let team = members
@@ -326,6 +327,7 @@ async fn thread_page(
     let (c, base) = crate::pages::person_chrome(state, session, grant, id).await?;
     let c = c
         .crumb(&format!("{base}/messages"), "messages-title")
+        .link(&format!("{base}/messages/{thread}"), row.subject.clone())
         .with_errors(&errors);
     let members = care_team::members(&state.db, grant)
         .await?
