@@ -145,4 +145,36 @@ carepact_testkit::backend_tests! {
         assert_eq!(gp.get(&format!("{base}/plan")).await?.status, StatusCode::NOT_FOUND);
         Ok(())
     }
+
+    async fn a_professional_asks_to_join_the_team_and_the_person_accepts(app: TestApp) {
+        let base = amina_base(&app).await?;
+        let team = format!("{base}/team");
+        let mut gp = app.client().signed_in(GP).await?;
+        assert_eq!(gp.get(&team).await?.status, StatusCode::NOT_FOUND, "no sharing, no team");
+        let mut amina = app.client().signed_in(PERSON).await?;
+        let org = organisations::find_by_name(&app.state.db, "Riverside Medical Practice").await?.context("practice")?.to_string();
+        amina.submit("/sharing", "/sharing", &[("grantee", "organisation"), ("organisation", &org), ("sections", "record"), ("labels", "general"), ("access", "read")]).await?;
+        let page = gp.get(&team).await?;
+        assert!(page.contains("Ask to join"), "{}", page.body);
+        assert_eq!(gp.get(&format!("{base}/plan")).await?.status, StatusCode::NOT_FOUND, "the record share does not cover the plan");
+        let asked = gp.submit(&team, &format!("{team}/propose"), &[("role", "GP")]).await?;
+        assert_eq!(asked.location(), Some(team.as_str()));
+        assert!(!gp.get(&team).await?.contains("Ask to join"), "asked once");
+
+        let page = amina.get(&team).await?;
+        assert!(page.contains("Asked to join") && page.contains("Dr Sarah Patel"));
+        let accept = attr(&page.body, &format!("{team}/")).filter(|l| l.ends_with("/accept")).context("accept form")?;
+        let done = amina.submit(&team, &accept, &[]).await?;
+        assert_eq!(done.location(), Some(team.as_str()));
+        assert!(!amina.get(&team).await?.contains("Asked to join"));
+        assert_eq!(gp.get(&format!("{base}/plan")).await?.status, StatusCode::OK, "membership brings the plan");
+        assert_eq!(gp.get(&format!("{base}/messages")).await?.status, StatusCode::OK, "and messages");
+        // Another professional, with no sharing at all, cannot ask.
+        let mut social_worker = app.client().signed_in("chris.murphy@carepact.example").await?;
+        let home = social_worker.get("/").await?;
+        let csrf = home.csrf().context("csrf")?;
+        let refused = social_worker.post(&format!("{team}/propose"), &[("csrf_token", csrf.as_str()), ("role", "Social worker")]).await?;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
+        Ok(())
+    }
 }

@@ -184,6 +184,8 @@ pub async fn accept(
     let backend = db.backend();
     let done = on_db!(db, write, |p| async {
         let mut tx = p.begin().await?;
+        // The consent first, so the membership can refer to it; without an open proposal, neither is kept.
+        insert_consent!(&mut *tx, person, consent, now)?;
         let n = sqlx::query(
             "UPDATE care_team_members SET status = 'active', consent_id = $3, updated_at = $4 \
              WHERE id = $1 AND person_id = $2 AND status = 'proposed'",
@@ -195,12 +197,13 @@ pub async fn accept(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if n == 1 {
-            insert_consent!(&mut *tx, person, consent, now)?;
-            append_in_tx!(tx, backend, &events)?;
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok::<_, sqlx::Error>(false);
         }
+        append_in_tx!(tx, backend, &events)?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(n == 1)
+        Ok(true)
     }
     .await)?;
     Ok(Ok(done))
