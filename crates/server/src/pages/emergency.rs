@@ -90,7 +90,7 @@ pub struct EmergencyRow {
 }
 
 pub fn rows(c: &Chrome<'_>, list: &[EmergencyAccess]) -> Vec<EmergencyRow> {
-    let at = |t: time::OffsetDateTime| format!("{} {:02}:{:02} UTC", c.date(&t.date()), t.hour(), t.minute());
+    let at = |t: time::OffsetDateTime| c.when(t);
     list.iter()
         .map(|e| EmergencyRow {
             who: e.user_name.clone(),

@@ -84,6 +84,17 @@ impl<'a> Chrome<'a> {
         format_date(self.tr, *d)
     }
 
+    /// A moment as date and time, saying the time zone: 23 November 2026 16:46 UTC.
+    pub fn when(&self, t: time::OffsetDateTime) -> String {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{} {:02}:{:02} UTC",
+            format_date(self.tr, t.date()),
+            t.hour(),
+            t.minute()
+        )
+    }
+
     pub fn role(&self, role: &Role) -> String {
         self.tr.t(role.message_id())
     }

@@ -358,10 +358,7 @@ async fn thread_page(
             .iter()
             .map(|m| MessageView {
                 who: m.author_name.clone().unwrap_or_default(),
-                when: {
-                    let t = m.created_at.0;
-                    format!("{} {:02}:{:02}", c.date(&t.date()), t.hour(), t.minute())
-                },
+                when: c.when(m.created_at.0),
                 body: m.body.clone(),
                 note: m.author_role == "system",
             })

@@ -41,10 +41,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Result<Res
         .map(|n| Row {
             id: n.id,
             what: c.t(&format!("notification-{}", n.kind)),
-            when: {
-                let t = n.created_at.0;
-                format!("{} {:02}:{:02}", c.date(&t.date()), t.hour(), t.minute())
-            },
+            when: c.when(n.created_at.0),
             unread: n.read_at.is_none(),
         })
         .collect();

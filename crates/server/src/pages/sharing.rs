@@ -335,13 +335,7 @@ struct AccessLogPage<'a> {
 }
 
 fn describe(c: &Chrome<'_>, e: &AccessEntry, titles: &std::collections::HashMap<Uuid, String>) -> LogRow {
-    let local = e.occurred_at.0.to_offset(time::UtcOffset::UTC);
-    let when = format!(
-        "{} {:02}:{:02} UTC",
-        format_date(c.tr, local.date()),
-        local.hour(),
-        local.minute()
-    );
+    let when = c.when(e.occurred_at.0);
     let own = e.outcome == "permit:owner";
     // Views over several labels name them after a ';': the entity itself comes first, then what it is about.
     let entity = e.entity.split(';').next().unwrap_or("");
