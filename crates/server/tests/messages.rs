@@ -102,7 +102,11 @@ carepact_testkit::backend_tests! {
         assert!(amina.get(&thread).await?.contains("Please come in on Tuesday"));
         assert!(!amina.get(&format!("{base}/messages")).await?.contains("1 new"), "read once opened");
 
-        // The GP passes it to the practice nurse, whom Amina's practice-wide sharing covers.
+        // The GP can pass it only to colleagues Amina's sharing covers: none yet, so none is offered.
+        assert!(!gp.get(&thread).await?.contains("Pass to colleague"));
+        let early = gp.submit(&thread, &format!("{thread}/pass"), &[("colleague", &tom.0.to_string())]).await?;
+        assert_eq!(early.status, StatusCode::BAD_REQUEST);
+        // Once her practice-wide sharing covers the practice nurse, the GP passes it to him.
         let org = organisations::find_by_name(&app.state.db, "Riverside Medical Practice").await?.context("practice")?.to_string();
         amina.submit("/sharing", "/sharing", &[("grantee", "organisation"), ("organisation", &org), ("sections", "messages"), ("labels", "general"), ("access", "write")]).await?;
         let passed = gp.submit(&thread, &format!("{thread}/pass"), &[("colleague", &tom.0.to_string())]).await?;

@@ -148,26 +148,50 @@ impl Facts {
     }
 }
 
-/// Loads the facts for `ask.person`. For a person who does not exist, records the refusal (on the system chain,
-/// exactly as for missing consent) and returns `None`.
-async fn facts(db: &Db, audit: &AuditWriter, ask: &Ask<'_>, now: OffsetDateTime) -> Result<Option<Facts>> {
+/// The consents, emergency accesses and owner of `person`; `None` when there is no such person.
+async fn load_facts(db: &Db, person: PersonId) -> Result<Option<Facts>> {
     let owner: Option<Option<Uuid>> = on_db!(db, read, |p| sqlx::query_scalar(
         "SELECT user_id FROM people WHERE id = $1"
     )
-    .bind(ask.person.0)
+    .bind(person.0)
     .fetch_optional(p)
     .await)?;
     let Some(owner) = owner else {
-        let mut e = event(ask, None, "deny:no-consent".into(), now);
-        e.entity = format!("{}; person:{}", ask.entity, ask.person);
-        audit.record(e).await?;
         return Ok(None);
     };
     Ok(Some(Facts {
         owner: owner.map(UserId),
-        consents: consents::for_person(db, ask.person).await?,
-        emergency: consents::break_glass_for_person(db, ask.person).await?,
+        consents: consents::for_person(db, person).await?,
+        emergency: consents::break_glass_for_person(db, person).await?,
     }))
+}
+
+/// Loads the facts for `ask.person`. For a person who does not exist, records the refusal (on the system chain,
+/// exactly as for missing consent) and returns `None`.
+async fn facts(db: &Db, audit: &AuditWriter, ask: &Ask<'_>, now: OffsetDateTime) -> Result<Option<Facts>> {
+    let found = load_facts(db, ask.person).await?;
+    if found.is_none() {
+        let mut e = event(ask, None, "deny:no-consent".into(), now);
+        e.entity = format!("{}; person:{}", ask.entity, ask.person);
+        audit.record(e).await?;
+    }
+    Ok(found)
+}
+
+/// Whether `other` would be permitted `request` on the person `grant` is for. Advisory, for offering someone who
+/// already holds a grant for the person a choice of colleagues (passing a conversation on): it opens nothing and
+/// reads none of the person's data, so it is not audited; the colleague's own access is decided, and audited, when
+/// they make it.
+pub async fn would_permit(
+    db: &Db,
+    grant: &Grant,
+    other: &Actor,
+    request: Request,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    Ok(load_facts(db, grant.person)
+        .await?
+        .is_some_and(|f| matches!(f.decide(other, request, now), Decision::Permit(_))))
 }
 
 /// Decides `ask` and audits the decision. `Ok(Err(Denied))` is a refusal; `Err` is a storage failure.

@@ -337,17 +337,7 @@ async fn thread_page(
         .find(|m| m.user_id == row.assigned_user_id && m.status == "active")
         .map(|m| reply_note(&c, m))
         .unwrap_or_default();
-    let colleagues = match user.organisation_id {
-        Some(org) if !grant.is_owner() && user.has_role(carepact_domain::identity::Role::Professional) => {
-            carepact_store::users::list_staff(&state.db, org)
-                .await?
-                .into_iter()
-                .filter(|u| u.id != user.id && u.active && u.has_role(carepact_domain::identity::Role::Professional))
-                .map(|u| (u.id.0, u.display_name))
-                .collect()
-        }
-        _ => Vec::new(),
-    };
+    let colleagues = colleagues(state, user, grant).await?;
     let status = errors.status();
     let page = ThreadPage {
         thread,
@@ -371,6 +361,33 @@ async fn thread_page(
         c,
     };
     Ok((status, render(&page)?).into_response())
+}
+
+/// Professionals of the viewer's organisation whom the person's sharing lets read and answer their messages: the
+/// people a conversation can be passed to.
+async fn colleagues(state: &AppState, user: &User, grant: &Grant) -> Result<Vec<(Uuid, String)>, AppError> {
+    let Some(org) = user
+        .organisation_id
+        .filter(|_| !grant.is_owner() && user.has_role(carepact_domain::identity::Role::Professional))
+    else {
+        return Ok(Vec::new());
+    };
+    let request = Request {
+        section: Section::Messages,
+        label: Sensitivity::General,
+        action: Action::Write,
+    };
+    let mut out = Vec::new();
+    for u in carepact_store::users::list_staff(&state.db, org).await? {
+        if u.id == user.id || !u.active || !u.has_role(carepact_domain::identity::Role::Professional) {
+            continue;
+        }
+        let actor = crate::access::actor(&u);
+        if carepact_store::access::would_permit(&state.db, grant, &actor, request, state.now()).await? {
+            out.push((u.id.0, u.display_name));
+        }
+    }
+    Ok(out)
 }
 
 fn thread_id(text: &str) -> Result<Uuid, AppError> {
@@ -475,33 +492,37 @@ pub async fn pass(
         &format!("message-thread:{thread}"),
     )
     .await?;
-    let org = user.organisation_id.ok_or(AppError::NotFound)?;
-    let colleague = carepact_store::users::list_staff(&state.db, org)
+    let (colleague_id, colleague_name) = colleagues(&state, &user, &grant)
         .await?
         .into_iter()
-        .find(|u| u.id.0.to_string() == form.get("colleague") && u.id != user.id && u.active)
+        .find(|(id, _)| id.to_string() == form.get("colleague"))
         .ok_or(AppError::BadRequest("error-message-colleague"))?;
     let tr = session.tr();
     let note = tr.t_with(
         "messages-passed-note",
-        &[
-            ("from", user.display_name.as_str()),
-            ("to", colleague.display_name.as_str()),
-        ],
+        &[("from", user.display_name.as_str()), ("to", colleague_name.as_str())],
     );
     let link = format!("/records/{id}/messages/{thread}");
     let url = format!("{}{link}", state.config.public_url.trim_end_matches('/'));
     let (subject, body) = mail::compose(tr, "email-message-passed", &url);
     let notices = [Notice {
-        user: colleague.id,
+        user: UserId(colleague_id),
         kind: "message-passed",
         link: link.clone(),
         email_subject: subject,
         email_body: body,
     }];
-    let done = messages::pass(&state.db, &grant, thread, colleague.id, &note, &notices, state.now())
-        .await?
-        .map_err(|_| AppError::NotFound)?;
+    let done = messages::pass(
+        &state.db,
+        &grant,
+        thread,
+        UserId(colleague_id),
+        &note,
+        &notices,
+        state.now(),
+    )
+    .await?
+    .map_err(|_| AppError::NotFound)?;
     if !done {
         return Err(AppError::NotFound);
     }
