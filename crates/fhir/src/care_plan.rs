@@ -208,7 +208,7 @@ pub fn goals(doc: &PlanDoc, patient_ref: &str, attainment: &dyn Fn(uuid::Uuid) -
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use carepact_domain::care_plan::{Contingency, Goal, PlanAction, Supporter};
     use time::macros::{date, datetime};
@@ -235,7 +235,7 @@ mod tests {
         }
     }
 
-    fn assert_no_empties(value: &Value) {
+    pub(crate) fn assert_no_empties(value: &Value) {
         let mut out = Vec::new();
         empties(value, "", &mut out);
         assert!(out.is_empty(), "empty values at {out:?} in {value:#}");

@@ -172,32 +172,7 @@ mod tests {
     use time::macros::datetime;
     use uuid::Uuid;
 
-    /// Where `value` holds an empty string (or only whitespace), array or object, or a null: FHIR forbids them all.
-    fn empties(value: &Value, path: &str, out: &mut Vec<String>) {
-        match value {
-            Value::Null => out.push(path.to_owned()),
-            Value::String(s) if s.trim().is_empty() => out.push(path.to_owned()),
-            Value::Array(items) if items.is_empty() => out.push(path.to_owned()),
-            Value::Object(map) if map.is_empty() => out.push(path.to_owned()),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    empties(item, &format!("{path}[{i}]"), out);
-                }
-            }
-            Value::Object(map) => {
-                for (key, item) in map {
-                    empties(item, &format!("{path}.{key}"), out);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn assert_no_empties(value: &Value) {
-        let mut out = Vec::new();
-        empties(value, "", &mut out);
-        assert!(out.is_empty(), "empty values at {out:?} in {value:#}");
-    }
+    use crate::care_plan::tests::assert_no_empties;
 
     const TEAM: Uuid = Uuid::from_u128(100);
     const PATEL: Uuid = Uuid::from_u128(1);

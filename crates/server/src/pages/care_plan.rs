@@ -11,7 +11,7 @@ use carepact_domain::care_plan::{
     ActionOwner, ActionStatus, Agreement, Attainment, Compared, Goal, Piece, PlanAction, PlanDoc, Side, Supporter,
     compare, review_overdue, word_diff,
 };
-use carepact_domain::consent::{Action, Request, Section, Sensitivity};
+use carepact_domain::consent::{Action, Section};
 use carepact_domain::identity::{PersonId, Role, parse_date_of_birth};
 use carepact_store::access::Grant;
 use carepact_store::care_plan::{self, Author, Plan, Refused};
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
 
-use crate::access::{acting_role, authorize};
+use crate::access::acting_role;
 use crate::errors::AppError;
 use crate::forms::{Errors, Fields};
 use crate::pages::layout::{Chrome, render};
@@ -36,13 +36,7 @@ async fn plan_grant(
     action: Action,
     entity: &str,
 ) -> Result<Grant, AppError> {
-    let request = Request {
-        section: Section::CarePlan,
-        label: Sensitivity::General,
-        action,
-    };
-    let why = crate::pages::record::purpose_for(state, user, person).await?;
-    authorize(state, user, person, request, entity, why).await
+    crate::pages::section_grant(state, user, person, Section::CarePlan, action, entity).await
 }
 
 /// The side `user` agrees for, if any: the person on their own plan, a professional on someone else's.
@@ -1229,6 +1223,24 @@ pub async fn flag_overdue_reviews(state: &AppState) -> anyhow::Result<usize> {
     let mut flagged = 0;
     for (plan, person, review_date) in care_plan::overdue_unflagged(&state.db, now.date()).await? {
         let person = PersonId(person);
+        // A job too passes the choke point: CarePact itself reads the plan's review date, recorded in the log.
+        let request = carepact_domain::consent::Request {
+            section: Section::CarePlan,
+            label: carepact_domain::consent::Sensitivity::General,
+            action: Action::Read,
+        };
+        let decided = carepact_store::access::authorize_operator(
+            &state.db,
+            &state.audit,
+            person,
+            request,
+            "plan-review-due",
+            now,
+        )
+        .await?;
+        if decided.is_err() {
+            continue;
+        }
         let link = format!("/records/{}/plan", person.0);
         let url = format!("{}{link}", state.config.public_url.trim_end_matches('/'));
         let (subject, body) = crate::mail::compose(tr, "email-plan-review", &url);

@@ -14,7 +14,7 @@ use carepact_store::messages::{self, MAX_BODY, MAX_SUBJECT, Notice};
 use carepact_store::users::User;
 use uuid::Uuid;
 
-use crate::access::{acting_role, authorize};
+use crate::access::acting_role;
 use crate::errors::AppError;
 use crate::forms::{Errors, Fields};
 use crate::mail;
@@ -31,13 +31,7 @@ async fn grant(
     action: Action,
     entity: &str,
 ) -> Result<Grant, AppError> {
-    let request = Request {
-        section: Section::Messages,
-        label: Sensitivity::General,
-        action,
-    };
-    let why = crate::pages::record::purpose_for(state, user, person).await?;
-    authorize(state, user, person, request, entity, why).await
+    crate::pages::section_grant(state, user, person, Section::Messages, action, entity).await
 }
 
 use crate::pages::person_name;
@@ -390,8 +384,19 @@ async fn colleagues(state: &AppState, user: &User, grant: &Grant) -> Result<Vec<
     Ok(out)
 }
 
-fn thread_id(text: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(text).map_err(|_| AppError::NotFound)
+/// The signed-in user, the thread's id and their grant on the person's messages for it.
+async fn thread_grant(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    thread: &str,
+    action: Action,
+) -> Result<(User, Uuid, Grant), AppError> {
+    let user = session.require_user()?.clone();
+    let thread = Uuid::parse_str(thread).map_err(|_| AppError::NotFound)?;
+    let entity = format!("message-thread:{thread}");
+    let grant = grant(state, &user, person_id(id)?, action, &entity).await?;
+    Ok((user, thread, grant))
 }
 
 pub async fn show(
@@ -399,16 +404,7 @@ pub async fn show(
     session: Session,
     Path((id, thread)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let user = session.require_user()?.clone();
-    let thread = thread_id(&thread)?;
-    let grant = grant(
-        &state,
-        &user,
-        person_id(&id)?,
-        Action::Read,
-        &format!("message-thread:{thread}"),
-    )
-    .await?;
+    let (user, thread, grant) = thread_grant(&state, &session, &id, &thread, Action::Read).await?;
     thread_page(
         &state,
         &session,
@@ -428,16 +424,7 @@ pub async fn reply(
     Path((id, thread)): Path<(String, String)>,
     form: Fields,
 ) -> Result<Response, AppError> {
-    let user = session.require_user()?.clone();
-    let thread = thread_id(&thread)?;
-    let grant = grant(
-        &state,
-        &user,
-        person_id(&id)?,
-        Action::Write,
-        &format!("message-thread:{thread}"),
-    )
-    .await?;
+    let (user, thread, grant) = thread_grant(&state, &session, &id, &thread, Action::Write).await?;
     let tr = session.tr();
     let mut errors = Errors::default();
     let body = check_text(&form, "body", MAX_BODY, &mut errors, tr);
@@ -482,16 +469,7 @@ pub async fn pass(
     Path((id, thread)): Path<(String, String)>,
     form: Fields,
 ) -> Result<Response, AppError> {
-    let user = session.require_user()?.clone();
-    let thread = thread_id(&thread)?;
-    let grant = grant(
-        &state,
-        &user,
-        person_id(&id)?,
-        Action::Write,
-        &format!("message-thread:{thread}"),
-    )
-    .await?;
+    let (user, thread, grant) = thread_grant(&state, &session, &id, &thread, Action::Write).await?;
     let (colleague_id, colleague_name) = colleagues(&state, &user, &grant)
         .await?
         .into_iter()

@@ -42,6 +42,25 @@ pub(crate) fn person_id(id: &str) -> Result<carepact_domain::identity::PersonId,
         .map_err(|_| crate::errors::AppError::NotFound)
 }
 
+/// `user`'s grant on the general items of one section of `person`'s data, with the purpose their relationship gives
+/// (the person's own use, or direct care); refusal is "not found".
+pub(crate) async fn section_grant(
+    state: &AppState,
+    user: &User,
+    person: carepact_domain::identity::PersonId,
+    section: Section,
+    action: Action,
+    entity: &str,
+) -> Result<carepact_store::access::Grant, crate::errors::AppError> {
+    let request = Request {
+        section,
+        label: Sensitivity::General,
+        action,
+    };
+    let why = record::purpose_for(state, user, person).await?;
+    crate::access::authorize(state, user, person, request, entity, why).await
+}
+
 /// The person's name, read with a grant already given (no second decision).
 pub(crate) async fn person_name(
     state: &AppState,

@@ -6,14 +6,13 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use carepact_domain::consent::{Action, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
+use carepact_domain::consent::{Action, Consent, Grantee, Labels, Section, Sections, Sensitivity};
 use carepact_domain::identity::{Email, PersonId, Role};
 use carepact_store::access::Grant;
 use carepact_store::care_team::{self, Member};
 use carepact_store::users::{self, User};
 use uuid::Uuid;
 
-use crate::access::authorize;
 use crate::errors::AppError;
 use crate::forms::{Errors, Fields};
 use crate::pages::layout::{Chrome, render};
@@ -24,15 +23,9 @@ use crate::pages::person_id;
 
 /// A grant on the person: the person's own (write, to manage the team), or anyone's read of any section they share.
 async fn team_grant(state: &AppState, user: &User, person: PersonId, action: Action) -> Result<Grant, AppError> {
-    let why = crate::pages::record::purpose_for(state, user, person).await?;
     let mut refused = AppError::NotFound;
     for section in [Section::Record, Section::CarePlan, Section::Messages] {
-        let request = Request {
-            section,
-            label: Sensitivity::General,
-            action,
-        };
-        match authorize(state, user, person, request, "care-team", why).await {
+        match crate::pages::section_grant(state, user, person, section, action, "care-team").await {
             Ok(g) => return Ok(g),
             Err(e) => refused = e,
         }
