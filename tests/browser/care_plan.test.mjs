@@ -1,7 +1,7 @@
-// Care and support plan browser tests: the person writes what matters and a goal in their own words,
-// shares the plan with their practice, the GP adds an action and a contingency plan, both agree the
-// same version, a later edit shows as changed since agreed, and the comparison highlights it. Every
-// page is screenshotted and checked with axe-core.
+// Care and support plan browser tests: the person changes the plan she agreed with her named contact,
+// writing what matters and a goal in her own words, and shares it with her practice; the GP adds an
+// action and a contingency plan, both agree the same version, a later edit shows as changed since
+// agreed, and the comparison highlights it. Every page is screenshotted and checked with axe-core.
 //
 //   cd tests/browser && npm test          (server binary from CAREPACT_BIN or target/debug/carepact)
 
@@ -35,14 +35,17 @@ test('the person and their GP write the plan together and agree it', { timeout: 
     await signIn(p, PERSON_EMAIL, DEMO_PASSWORD);
     await clickAndWaitForPage(p, p.getByRole('link', { name: 'Your care and support plan' }));
     planUrl = p.url();
-    await see(p, 'Not started');
-    await checkPage(p, 'plan-empty');
+    // Amina and Nina Clarke, her named contact, agreed her plan a month ago.
+    await see(p, 'Walk to the shop and back instead of taking the car');
+    assert.equal(await p.locator('.nhsuk-tag', { hasText: /^Agreed$/ }).count(), 1, 'the demo plan starts agreed');
+    await checkPage(p, 'plan-demo-agreed');
 
     await clickAndWaitForPage(p, p.getByRole('link', { name: 'Change About me' }));
     await p.getByLabel('What matters to me').fill('Seeing my grandchildren every Sunday.');
     await checkPage(p, 'plan-form-about');
     await save(p);
     await see(p, 'Your change has been saved as a new version of the plan.');
+    await see(p, 'Changed since it was agreed');
 
     await clickAndWaitForPage(p, p.getByRole('link', { name: 'Add a goal' }));
     await save(p);
@@ -81,7 +84,7 @@ test('the person and their GP write the plan together and agree it', { timeout: 
     await see(p, 'Call 111, or 999 in an emergency');
     await clickAndWaitForPage(p, p.getByRole('button', { name: /^Agree version/ }));
     await see(p, 'It is agreed when the other side agrees it too.');
-    await see(p, 'Not yet agreed');
+    await see(p, 'Changed since it was agreed');
     await checkPage(p, 'plan-gp-agreed');
   });
 

@@ -241,10 +241,12 @@ test('a person shares with a GP practice, the GP sees the record, the person sto
     await follow(p, 'Who can see your record');
     assert.equal(pathOf(p), '/sharing');
     await assertH1(p, 'Who can see your record');
-    await see(p, 'You are not sharing your record with anyone.');
+    // She already shares with Nina Clarke, her named contact, and not with the practice as a whole.
+    assert.match(await sharingRow(p, 'Nina Clarke'), /Sharing/);
+    assert.equal(await p.getByRole('button', { name: `Stop sharing with ${GP.organisation}`, exact: true }).count(), 0);
     const select = p.getByLabel('The organisation', { exact: true });
     assert.equal((await select.locator('option').first().innerText()).trim(), 'Choose an organisation');
-    await check(p, 'sharing-none');
+    await check(p, 'sharing-named-contact');
 
     await fillShareForm(p, {
       who: 'organisation',
@@ -288,7 +290,8 @@ test('a person shares with a GP practice, the GP sees the record, the person sto
       const stopped = await sharingRow(p, GP.organisation);
       assert.match(stopped, /Stopped/);
       assert.doesNotMatch(stopped, /Sharing|Stop sharing/, 'a stopped row has no Sharing tag and no Stop sharing button');
-      assert.equal(await p.getByRole('button', { name: /^Stop sharing/ }).count(), 0);
+      assert.equal(await p.getByRole('button', { name: `Stop sharing with ${GP.organisation}`, exact: true }).count(), 0);
+      assert.match(await sharingRow(p, 'Nina Clarke'), /Sharing/, 'sharing with her named contact goes on');
       await check(p, 'sharing-stopped');
 
       // …and at once the record is gone for Sarah: the same answer as for a record that does not exist.

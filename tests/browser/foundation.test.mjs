@@ -30,7 +30,7 @@ test('a person signs in and sees their home page', { timeout: TEST_TIMEOUT_MS },
     const h1 = p.getByRole('heading', { level: 1 });
     await h1.waitFor();
     assert.match(await h1.innerText(), /Amina Khan/);
-    await p.getByText('No named contact yet').first().waitFor();
+    await p.getByText('Nina Clarke').first().waitFor(); // her named contact
     await p.getByText('943 476 5919').first().waitFor();
     await checkPage(p, 'person-home');
   });

@@ -6,6 +6,7 @@
 //! Comparison flattens each version into labelled fields ([`fields`]) and lines them up by key, with a word-level
 //! difference for each changed field ([`word_diff`]).
 
+use crate::readings::{AlertRule, Comparison, Milli, Target};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
@@ -24,8 +25,12 @@ pub struct PlanDoc {
     pub goals: Vec<Goal>,
     pub actions: Vec<PlanAction>,
     pub support_network: Vec<Supporter>,
-    /// "My health and readings targets", in words (agreed alert rules live with the readings).
+    /// "My health and readings targets", in words.
     pub targets: String,
+    /// Target ranges agreed per measure, shaded on the person's charts.
+    pub reading_targets: Vec<Target>,
+    /// Alert rules agreed per measure, checked on every new reading.
+    pub alert_rules: Vec<AlertRule>,
     /// "My medicines", in the person's words: how they take them and what helps.
     pub medicines: String,
     pub contingency: Contingency,
@@ -281,6 +286,44 @@ fn date_text(d: Option<Date>) -> String {
         .unwrap_or_default()
 }
 
+/// A target range in symbols, for comparing versions: "blood-pressure systolic 100–135 mmHg".
+fn target_text(t: &Target) -> String {
+    let c = t.measure.component(&t.component);
+    let (decimals, unit) = c.map_or((1, ""), |c| (c.decimals, c.unit));
+    let end = |v: Option<Milli>| v.map(|v| v.format(decimals)).unwrap_or_default();
+    format!(
+        "{} {} {}–{} {unit}",
+        t.measure.code(),
+        t.component,
+        end(t.low),
+        end(t.high)
+    )
+}
+
+/// A rule in symbols, for comparing versions: "blood-pressure systolic > 160 mmHg ×2 in 7 days → named-contact".
+fn rule_text(r: &AlertRule) -> String {
+    let c = r.watched();
+    let (decimals, unit) = c.map_or((1, ""), |c| (c.decimals, c.unit));
+    let sign = match r.comparison {
+        Comparison::Above => ">",
+        Comparison::Below => "<",
+    };
+    let count = if r.times > 1 {
+        format!(" ×{} in {} days", r.times, r.within_days)
+    } else {
+        String::new()
+    };
+    let urgent = if r.urgent { " !" } else { "" };
+    format!(
+        "{} {} {sign} {} {unit}{count} → {}{urgent}; {} h",
+        r.measure.code(),
+        r.component,
+        r.threshold.format(decimals),
+        r.tell.code(),
+        r.escalate_after_hours
+    )
+}
+
 /// Every field of a plan in reading order.
 pub fn fields(doc: &PlanDoc) -> Vec<Field> {
     let mut out = Vec::new();
@@ -337,6 +380,13 @@ pub fn fields(doc: &PlanDoc) -> Vec<Field> {
         );
     }
     push("targets".into(), "targets", "targets", doc.targets.clone());
+    for t in &doc.reading_targets {
+        push(format!("target:{}", t.id), "targets", "target", target_text(t));
+    }
+    for r in &doc.alert_rules {
+        push(format!("rule:{}:when", r.id), "targets", "rule", rule_text(r));
+        push(format!("rule:{}:advice", r.id), "targets", "advice", r.advice.clone());
+    }
     push("medicines".into(), "medicines", "medicines", doc.medicines.clone());
     let c = &doc.contingency;
     push("signs".into(), "contingency", "signs", c.signs.clone());

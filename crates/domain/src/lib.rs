@@ -11,6 +11,8 @@ pub mod clock;
 pub mod consent;
 pub mod identity;
 pub mod nhs_number;
+pub mod questionnaire;
+pub mod readings;
 pub mod session;
 pub mod throttle;
 

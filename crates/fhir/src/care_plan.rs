@@ -310,6 +310,7 @@ pub(crate) mod tests {
                 out_of_hours: "NHS 111".into(),
             },
             review_date: Some(date!(2027 - 05 - 01)),
+            ..PlanDoc::default()
         }
     }
 
@@ -447,6 +448,7 @@ pub(crate) mod tests {
                 out_of_hours: blank,
             },
             review_date: None,
+            ..PlanDoc::default()
         };
         let mut m = meta(Agreement::NotAgreed);
         m.author_display = Some(" ");

@@ -7,6 +7,7 @@ use carepact_domain::care_plan::{ActionOwner, ActionStatus, Contingency, Goal, P
 use carepact_domain::consent::{Action, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
 use carepact_domain::identity::PersonId;
 use carepact_domain::identity::{Email, NewPerson, OrganisationKind, Role};
+use carepact_domain::readings::{AlertRule, Comparison, Level, Measure, Milli, Target};
 use carepact_store::access::{Ask, authorize};
 use carepact_store::people::{self, AccountStart};
 use carepact_store::users::{self, NewUser};
@@ -60,7 +61,7 @@ const ORGANISATIONS: &[Org] = &[
                 email: "nina.clarke@carepact.example",
                 name: "Nina Clarke",
                 roles: &[Role::Professional],
-                what: "long-term conditions nurse, named contact for David Evans and Margaret Wilson",
+                what: "long-term conditions nurse, named contact for the demo people",
             },
             Staff {
                 email: "linda.brown@carepact.example",
@@ -124,9 +125,8 @@ struct DemoPerson {
     what: &'static str,
     /// Their GP record, as the practice's system would send it (FHIR R4).
     record: &'static [u8],
-    /// Their care team, agreed plan and messages. Amina starts with none, so the whole journey can be tried
-    /// from the beginning.
-    care: Option<DemoCare>,
+    /// Their care team, agreed plan and messages.
+    care: DemoCare,
 }
 
 /// A demo person's care: their named contact, their agreed plan and a conversation.
@@ -144,6 +144,45 @@ struct DemoCare {
     contingency: [&'static str; 4],
     /// (subject, the person's message, the reply)
     thread: (&'static str, &'static str, &'static str),
+    /// Target ranges agreed: (measure, component, low, high), in thousandths.
+    ranges: &'static [(Measure, &'static str, Option<i64>, Option<i64>)],
+    rules: &'static [DemoRule],
+    /// Months of readings that fit their conditions, inside their targets' reach.
+    series: &'static [DemoSeries],
+    /// Readings that cross an agreed threshold: (measure, days ago, values in thousandths, what became of the
+    /// alert).
+    spikes: &'static [(Measure, i64, [i64; 3], AlertEnd)],
+}
+
+/// A measure the person records regularly: every so many days at about the same hour, around a usual value.
+struct DemoSeries {
+    measure: Measure,
+    every_days: i64,
+    hour: u8,
+    /// Usual value of each component, in thousandths, and how far it wanders either side.
+    usual: [i64; 3],
+    spread: [i64; 3],
+}
+
+/// What became of a demo alert.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AlertEnd {
+    Acknowledged,
+    Snoozed,
+    Open,
+}
+
+/// An alert rule agreed in a demo plan.
+struct DemoRule {
+    measure: Measure,
+    component: &'static str,
+    comparison: Comparison,
+    threshold: Milli,
+    times: u32,
+    within_days: u32,
+    urgent: bool,
+    advice: &'static str,
+    escalate_after_hours: u32,
 }
 
 const PEOPLE: &[DemoPerson] = &[
@@ -158,7 +197,132 @@ const PEOPLE: &[DemoPerson] = &[
         needs: None,
         what: "person: type 2 diabetes with high blood pressure",
         record: include_bytes!("../demo-records/amina-khan.json"),
-        care: None,
+        care: DemoCare {
+            contact: "nina.clarke@carepact.example",
+            role: "Long-term conditions nurse",
+            about_me: "I run the family shop with my husband, Imran. I look after my grandchildren after school on Wednesdays.",
+            what_matters: "Keeping up with my grandchildren, and not needing insulin.",
+            goals: &[
+                (
+                    "Walk to the shop and back instead of taking the car",
+                    "Start on the days I am not working",
+                ),
+                (
+                    "Bring my sugar down without more tablets",
+                    "Eat less rice in the evening, and go to the DESMOND course",
+                ),
+            ],
+            actions: &[
+                (
+                    "Check my blood pressure at home twice a week",
+                    ActionOwner::Person,
+                    "",
+                    false,
+                ),
+                (
+                    "Book a place on the DESMOND diabetes course",
+                    ActionOwner::Professional,
+                    "Nina Clarke",
+                    true,
+                ),
+                (
+                    "Repeat the HbA1c blood test in three months",
+                    ActionOwner::Professional,
+                    "Riverside Medical Practice",
+                    false,
+                ),
+            ],
+            network: &[
+                ("Imran Khan", "Husband", "07700 900170"),
+                ("Northfield Walking Group", "Walks on Saturday mornings", ""),
+            ],
+            targets: "Home blood pressure below 135/85. HbA1c below 53 mmol/mol.",
+            medicines: "Metformin twice a day with food, and ramipril in the morning.",
+            contingency: [
+                "Blood pressure above 180/110, or very thirsty and passing a lot of water.",
+                "Sit quietly for five minutes and check my blood pressure again; ring the practice the same day if it is still high.",
+                "Nina Clarke at Riverside Medical Practice, 0121 496 0000.",
+                "Call 111, or 999 if I have chest pain, a severe headache or weakness on one side.",
+            ],
+            thread: (
+                "Home blood pressure machine",
+                "I have bought a blood pressure machine for home. Which arm should I use?",
+                "Good idea, Amina. Use the arm that gave the higher reading at the practice, your right arm, and sit for five minutes first.",
+            ),
+            ranges: &[
+                (Measure::BloodPressure, "systolic", Some(100_000), Some(135_000)),
+                (Measure::Hba1c, "value", None, Some(53_000)),
+                (Measure::Weight, "value", Some(60_000), Some(72_000)),
+            ],
+            rules: &[
+                DemoRule {
+                    measure: Measure::BloodPressure,
+                    component: "systolic",
+                    comparison: Comparison::Above,
+                    threshold: Milli::units(160),
+                    times: 2,
+                    within_days: 7,
+                    urgent: false,
+                    advice: "Your blood pressure has been above 160 twice this week. Sit quietly for five minutes and measure it again. Nina has been told and will ring you within two working days. Keep taking your ramipril.",
+                    escalate_after_hours: 48,
+                },
+                DemoRule {
+                    measure: Measure::BloodPressure,
+                    component: "systolic",
+                    comparison: Comparison::Above,
+                    threshold: Milli::units(180),
+                    times: 1,
+                    within_days: 1,
+                    urgent: true,
+                    advice: "Your blood pressure is above 180. Rest for five minutes and measure it again. If it is still above 180, ring the practice now. Call 999 if you have chest pain, a severe headache, or weakness on one side.",
+                    escalate_after_hours: 4,
+                },
+            ],
+            series: &[
+                DemoSeries {
+                    measure: Measure::BloodPressure,
+                    every_days: 3,
+                    hour: 8,
+                    usual: [138_000, 84_000, 74_000],
+                    spread: [9_000, 5_000, 7_000],
+                },
+                DemoSeries {
+                    measure: Measure::Weight,
+                    every_days: 7,
+                    hour: 7,
+                    usual: [71_500, 0, 0],
+                    spread: [700, 0, 0],
+                },
+                DemoSeries {
+                    measure: Measure::BloodGlucose,
+                    every_days: 10,
+                    hour: 7,
+                    usual: [7_200, 0, 0],
+                    spread: [1_100, 0, 0],
+                },
+                DemoSeries {
+                    measure: Measure::Hba1c,
+                    every_days: 90,
+                    hour: 11,
+                    usual: [56_000, 0, 0],
+                    spread: [2_000, 0, 0],
+                },
+            ],
+            spikes: &[
+                (
+                    Measure::BloodPressure,
+                    40,
+                    [164_000, 96_000, 80_000],
+                    AlertEnd::Acknowledged,
+                ),
+                (
+                    Measure::BloodPressure,
+                    37,
+                    [168_000, 98_000, 82_000],
+                    AlertEnd::Acknowledged,
+                ),
+            ],
+        },
     },
     DemoPerson {
         nhs: "9990000026",
@@ -171,7 +335,7 @@ const PEOPLE: &[DemoPerson] = &[
         needs: Some("Prefers phone calls to letters."),
         what: "person: COPD with anxiety",
         record: include_bytes!("../demo-records/david-evans.json"),
-        care: Some(DemoCare {
+        care: DemoCare {
             contact: "nina.clarke@carepact.example",
             role: "Long-term conditions nurse",
             about_me: "I was a bus driver for 30 years. I live on my own with my dog, Bess.",
@@ -227,7 +391,66 @@ const PEOPLE: &[DemoPerson] = &[
                 "I have started my rescue pack because my phlegm has changed colour. Should I come in?",
                 "Thank you for telling me, David. Keep taking it, and I will ring you tomorrow morning to see how you are.",
             ),
-        }),
+            ranges: &[
+                (Measure::OxygenSaturation, "value", Some(92_000), Some(100_000)),
+                (Measure::PeakFlow, "value", Some(250_000), None),
+            ],
+            rules: &[
+                DemoRule {
+                    measure: Measure::OxygenSaturation,
+                    component: "value",
+                    comparison: Comparison::Below,
+                    threshold: Milli::units(92),
+                    times: 1,
+                    within_days: 1,
+                    urgent: true,
+                    advice: "Your oxygen is below 92%. Follow your plan for when things get worse now: start your rescue pack and ring the practice today. Call 999 if you cannot catch your breath.",
+                    escalate_after_hours: 4,
+                },
+                DemoRule {
+                    measure: Measure::PeakFlow,
+                    component: "value",
+                    comparison: Comparison::Below,
+                    threshold: Milli::units(200),
+                    times: 2,
+                    within_days: 3,
+                    urgent: false,
+                    advice: "Your peak flow has been low twice in three days. Use your blue inhaler as agreed; Nina has been told and will ring you.",
+                    escalate_after_hours: 24,
+                },
+            ],
+            series: &[
+                DemoSeries {
+                    measure: Measure::OxygenSaturation,
+                    every_days: 1,
+                    hour: 9,
+                    usual: [94_500, 0, 0],
+                    spread: [1_500, 0, 0],
+                },
+                DemoSeries {
+                    measure: Measure::PeakFlow,
+                    every_days: 2,
+                    hour: 9,
+                    usual: [285_000, 0, 0],
+                    spread: [30_000, 0, 0],
+                },
+                DemoSeries {
+                    measure: Measure::Breathlessness,
+                    every_days: 14,
+                    hour: 18,
+                    usual: [2_000, 0, 0],
+                    spread: [0, 0, 0],
+                },
+                DemoSeries {
+                    measure: Measure::Steps,
+                    every_days: 1,
+                    hour: 21,
+                    usual: [3_800_000, 0, 0],
+                    spread: [1_500_000, 0, 0],
+                },
+            ],
+            spikes: &[(Measure::OxygenSaturation, 2, [91_000, 0, 0], AlertEnd::Open)],
+        },
     },
     DemoPerson {
         nhs: "9990000034",
@@ -240,7 +463,7 @@ const PEOPLE: &[DemoPerson] = &[
         needs: Some("Hard of hearing: write, or phone her son Peter."),
         what: "person: heart failure, lives with her son who cares for her",
         record: include_bytes!("../demo-records/margaret-wilson.json"),
-        care: Some(DemoCare {
+        care: DemoCare {
             contact: "nina.clarke@carepact.example",
             role: "Long-term conditions nurse",
             about_me: "I live with my son Peter, who helps me every day. I am hard of hearing, so please write to me or ring Peter.",
@@ -281,7 +504,41 @@ const PEOPLE: &[DemoPerson] = &[
                 "My weight has gone up by 1 kg since Monday. My ankles look the same. Is that all right?",
                 "Thank you, Margaret. 1 kg is fine; keep weighing each morning and let me know if it goes up by 2 kg.",
             ),
-        }),
+            ranges: &[(Measure::Weight, "value", Some(56_000), Some(60_000))],
+            rules: &[DemoRule {
+                measure: Measure::Weight,
+                component: "value",
+                comparison: Comparison::Above,
+                threshold: Milli::units(60),
+                times: 2,
+                within_days: 3,
+                urgent: false,
+                advice: "Your weight has been above 60 kg twice in three days. Peter should ring the practice today; Nina has been told.",
+                escalate_after_hours: 24,
+            }],
+            series: &[
+                DemoSeries {
+                    measure: Measure::Weight,
+                    every_days: 1,
+                    hour: 7,
+                    usual: [58_400, 0, 0],
+                    spread: [800, 0, 0],
+                },
+                DemoSeries {
+                    measure: Measure::BloodPressure,
+                    every_days: 7,
+                    hour: 10,
+                    usual: [128_000, 74_000, 68_000],
+                    spread: [8_000, 5_000, 6_000],
+                },
+            ],
+            spikes: &[
+                (Measure::Weight, 9, [60_400, 0, 0], AlertEnd::Acknowledged),
+                (Measure::Weight, 8, [60_700, 0, 0], AlertEnd::Acknowledged),
+                (Measure::Weight, 1, [60_300, 0, 0], AlertEnd::Snoozed),
+                (Measure::Weight, 0, [60_500, 0, 0], AlertEnd::Snoozed),
+            ],
+        },
     },
 ];
 
@@ -342,9 +599,7 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
         };
         let (id, _) = people::create_with_account(&state.db, &person, AccountStart::Password(&hash), now).await?;
         import_record(state, id, p.record, practice, now).await?;
-        if let Some(care) = &p.care {
-            seed_care(state, id, p.email, care, now).await?;
-        }
+        seed_care(state, id, p.email, &p.care, now).await?;
         accounts.push(DemoAccount {
             email: p.email.into(),
             name: format!("{} {}", p.given, p.family),
@@ -366,6 +621,8 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
         name: "Peter Wilson".into(),
         what: "carer for his mother, Margaret Wilson".into(),
     });
+    // The demo's history (its messages and alerts) is shown in the app, but nobody is emailed about it.
+    carepact_store::outbox::settle_history(&state.db, now).await?;
     Ok(Some(accounts))
 }
 
@@ -417,7 +674,13 @@ async fn seed_care(
     let consent = Consent {
         id: Uuid::now_v7(),
         grantee: Grantee::Professional(contact.id),
-        sections: Sections::of(&[Section::Record, Section::CarePlan, Section::Messages]),
+        sections: Sections::of(&[
+            Section::Record,
+            Section::CarePlan,
+            Section::Readings,
+            Section::Questionnaires,
+            Section::Messages,
+        ]),
         labels: Labels::of(&[Sensitivity::General]),
         write: true,
         starts: then,
@@ -494,6 +757,34 @@ async fn seed_care(
             out_of_hours: care.contingency[3].into(),
         },
         review_date: Some((now + time::Duration::days(150)).date()),
+        reading_targets: care
+            .ranges
+            .iter()
+            .map(|(measure, component, low, high)| Target {
+                id: Uuid::now_v7(),
+                measure: *measure,
+                component: (*component).into(),
+                low: low.map(Milli),
+                high: high.map(Milli),
+            })
+            .collect(),
+        alert_rules: care
+            .rules
+            .iter()
+            .map(|r| AlertRule {
+                id: Uuid::now_v7(),
+                measure: r.measure,
+                component: r.component.into(),
+                comparison: r.comparison,
+                threshold: r.threshold,
+                times: r.times,
+                within_days: r.within_days,
+                tell: Level::NamedContact,
+                urgent: r.urgent,
+                advice: r.advice.into(),
+                escalate_after_hours: r.escalate_after_hours,
+            })
+            .collect(),
     };
     let own_plan = grant(&owner, "person", Section::CarePlan).await?;
     let author = care_plan::Author {
@@ -539,6 +830,113 @@ async fn seed_care(
     )
     .await?
     .map_err(|_| anyhow::anyhow!("demo reply refused"))?;
+
+    let own_readings = grant(&owner, "person", Section::Readings).await?;
+    let their_readings = grant(&contact, "professional", Section::Readings).await?;
+    seed_readings(state, &own_readings, &their_readings, care, now).await
+}
+
+/// Months of readings, most of them in one transaction; then, one at a time as if just taken, the readings that
+/// cross an agreed threshold, whose alerts the named contact has acknowledged, snoozed or not yet seen.
+async fn seed_readings(
+    state: &AppState,
+    own: &carepact_store::access::Grant,
+    contact: &carepact_store::access::Grant,
+    care: &DemoCare,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    use carepact_store::readings::{self, AlertMail, NewReading};
+    let mail = AlertMail {
+        subject: "A CarePact alert needs attention".into(),
+        body_for_person: "There is an alert in CarePact that needs attention.".into(),
+        body_for_staff: "There is an alert in CarePact that needs attention.".into(),
+    };
+    // A fixed sequence, so every demo world is the same.
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut wander = |spread: i64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        if spread == 0 {
+            return 0;
+        }
+        i64::try_from((seed >> 33) % u64::try_from(2 * spread + 1).unwrap_or(1)).unwrap_or(0) - spread
+    };
+    let values_of = |measure: Measure, v: [i64; 3]| -> carepact_domain::readings::Values {
+        measure
+            .components()
+            .iter()
+            .zip(v)
+            .map(|(c, v)| (c.key, Milli(v)))
+            .collect()
+    };
+    let start = now.date() - time::Duration::days(120);
+    let mut history = Vec::new();
+    for s in care.series {
+        let mut day = 0;
+        while day < 120 {
+            let at = (start + time::Duration::days(day))
+                .with_hms(s.hour, 0, 0)
+                .map_err(anyhow::Error::msg)?
+                .assume_utc();
+            let v = [0, 1, 2].map(|i| s.usual[i] + wander(s.spread[i]));
+            let v = [0, 1, 2].map(|i| {
+                let step = s
+                    .measure
+                    .components()
+                    .get(i)
+                    .map_or(1, |c| 10_i64.pow(3 - u32::from(c.decimals)));
+                (v[i] / step) * step
+            });
+            history.push((s.measure, at, values_of(s.measure, v)));
+            day += s.every_days;
+        }
+    }
+    let batch: Vec<NewReading<'_>> = history
+        .iter()
+        .map(|(measure, at, values)| NewReading {
+            measure: *measure,
+            taken_at: *at,
+            values,
+            note: None,
+            source: "person",
+            device: None,
+        })
+        .collect();
+    readings::add_batch(&state.db, own, &batch, &mail, now - time::Duration::days(121))
+        .await?
+        .map_err(|_| anyhow::anyhow!("demo readings refused"))?;
+    for (measure, days_ago, v, end) in care.spikes {
+        let at = now - time::Duration::days(*days_ago) - time::Duration::hours(2);
+        let values = values_of(*measure, *v);
+        let reading = NewReading {
+            measure: *measure,
+            taken_at: at,
+            values: &values,
+            note: None,
+            source: "person",
+            device: None,
+        };
+        let added = readings::add(&state.db, own, &reading, &mail, at)
+            .await?
+            .map_err(|_| anyhow::anyhow!("demo reading refused"))?;
+        let readings::Added::Added { fired, .. } = added else {
+            continue;
+        };
+        for f in fired.iter().filter(|f| f.raised) {
+            let later = at + time::Duration::hours(3);
+            match end {
+                AlertEnd::Acknowledged => {
+                    let _ = carepact_store::alerts::acknowledge(&state.db, contact, f.alert, later).await?;
+                }
+                AlertEnd::Snoozed => {
+                    let until = now + time::Duration::hours(20);
+                    let _ = carepact_store::alerts::snooze(&state.db, contact, f.alert, until, later.min(now)).await?;
+                }
+                AlertEnd::Open => {}
+            }
+        }
+    }
     Ok(())
 }
 

@@ -76,6 +76,13 @@ impl Errors {
         }
     }
 
+    /// Adds a message already in words (one that needed arguments).
+    pub fn add_text(&mut self, field: &str, text: String) {
+        if self.get(field).is_none() {
+            self.items.push((field.to_owned(), text));
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -17,6 +17,7 @@ pub mod state;
 
 mod access;
 mod assets;
+mod chart;
 mod errors;
 mod forms;
 mod http;
@@ -28,4 +29,5 @@ mod tokens;
 pub use config::Config;
 pub use http::{router, serve};
 pub use pages::care_plan::flag_overdue_reviews;
+pub use pages::readings::escalate_alerts;
 pub use state::AppState;

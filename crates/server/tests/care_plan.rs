@@ -53,8 +53,9 @@ carepact_testkit::backend_tests! {
         let mut gp = app.client().signed_in(GP).await?;
         assert_eq!(gp.get(&plan).await?.status, StatusCode::NOT_FOUND, "no consent, no plan");
 
+        // Amina's plan was agreed with Nina Clarke, her named contact, a month ago (the demo world).
         let empty = amina.get(&plan).await?;
-        assert!(empty.contains("Not started"));
+        assert!(empty.contains(">Agreed<"), "{}", empty.body);
         // Plans and goals imported from her GP record are there to read, not to change.
         let imported = link(&empty.body, &format!("{base}/timeline?kind=")).context("imported plans link")?;
         let history = amina.get(&imported.replace("&amp;", "&")).await?;
@@ -68,7 +69,7 @@ carepact_testkit::backend_tests! {
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         assert!(bad.contains("Write something here") && bad.contains("Enter a real date"));
         let page = amina.get(&plan).await?;
-        assert!(page.contains("Seeing my grandchildren.") && page.contains("Walk to the park and back") && page.contains("Not yet agreed"));
+        assert!(page.contains("Seeing my grandchildren.") && page.contains("Walk to the park and back") && page.contains("Changed since it was agreed"));
 
         // Amina shares her plan with the practice, read and write: the GP adds an action and a contingency plan.
         let org = organisations::find_by_name(&app.state.db, "Riverside Medical Practice").await?.context("practice")?.to_string();
@@ -76,7 +77,9 @@ carepact_testkit::backend_tests! {
         let seen = gp.get(&plan).await?;
         assert_eq!(seen.status, StatusCode::OK);
         assert!(seen.contains("Walk to the park and back"));
-        let goal_id = link(&seen.body, &format!("{plan}/edit/goals/")).context("goal link")?.rsplit('/').next().context("id")?.to_owned();
+        // Her own new goal (the demo plan has goals of its own): its change link follows its words.
+        let new_goal = seen.body.find("Walk to the park and back").context("new goal")?;
+        let goal_id = link(&seen.body[new_goal..], &format!("{plan}/edit/goals/")).context("goal link")?.rsplit('/').next().context("id")?.to_owned();
         edit(&mut gp, &format!("{plan}/edit/actions"), &[("what", "Book a blood pressure check"), ("owner", "professional"), ("who", "Dr Patel"), ("status", "not_started"), ("goal_id", &goal_id)]).await?;
         edit(&mut gp, &format!("{plan}/edit/contingency"), &[("signs", "Chest pain or very breathless"), ("what_i_do", "Stop and sit down"), ("who_to_call", "The practice on 0121 000 0000"), ("out_of_hours", "Call 111, or 999 in an emergency")]).await?;
         let page = gp.get(&plan).await?;
@@ -89,7 +92,7 @@ carepact_testkit::backend_tests! {
         let fields = agree(&page)?;
         let done = gp.post(&format!("{plan}/agree"), &fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await?;
         assert_eq!(done.location(), Some(plan.as_str()));
-        assert!(gp.get(&plan).await?.contains("Not yet agreed"), "one side is not enough");
+        assert!(gp.get(&plan).await?.contains("Changed since it was agreed"), "one side is not enough");
         let page = amina.get(&plan).await?;
         let fields = agree(&page)?;
         amina.post(&format!("{plan}/agree"), &fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await?;

@@ -245,6 +245,63 @@ fn every_message_used_exists_and_every_message_is_used() {
             .iter()
             .flat_map(|f| [format!("error-message-{f}-empty"), format!("error-message-{f}-long")]),
     );
+    // Readings: names, components, units and sources are built from the catalogue of measures.
+    use carepact_domain::readings::{InputUnit, Level, Measure};
+    used.extend(Measure::ALL.iter().map(|m| format!("measure-{}", m.code())));
+    used.extend(["systolic", "diastolic", "pulse", "value"].map(|k| format!("reading-component-{k}")));
+    used.extend(
+        [
+            InputUnit::Standard,
+            InputUnit::MilligramsPerDecilitre,
+            InputUnit::StonesPounds,
+        ]
+        .map(|u| format!("reading-unit-{}", u.code())),
+    );
+    used.extend(
+        ["person", "carer", "professional", "device", "file", "derived"].map(|s| format!("reading-source-{s}")),
+    );
+    used.extend(Level::ALL.iter().flat_map(|l| {
+        [
+            format!("alert-level-{}", l.code()),
+            format!("plan-rule-tell-{}", l.code()),
+            format!("rule-words-tell-{}", l.code()),
+        ]
+    }));
+    used.extend(["raised", "escalated"].map(|e| format!("alert-event-{e}")));
+    used.extend(
+        ["snoozed", "acknowledged", "reading-added"]
+            .iter()
+            .flat_map(|e| [format!("alert-event-{e}"), format!("alert-event-{e}-by")]),
+    );
+    used.extend(["above", "below"].map(|w| format!("chart-threshold-{w}")));
+    used.extend((1..=12).map(|m| format!("month-short-{m}")));
+    used.extend(
+        [
+            "component",
+            "low",
+            "high",
+            "comparison",
+            "threshold",
+            "times",
+            "within_days",
+            "tell",
+            "urgent",
+            "advice",
+            "escalate_after_hours",
+        ]
+        .iter()
+        .flat_map(|f| [format!("plan-field-{f}"), format!("plan-hint-{f}")]),
+    );
+    used.extend(["target", "rule"].map(|f| format!("plan-field-{f}")));
+    used.extend(["ranges", "rules"].iter().flat_map(|p| {
+        [
+            format!("plan-form-{p}"),
+            format!("plan-form-{p}-new"),
+            format!("plan-remove-{p}"),
+        ]
+    }));
+    // Alert levels are codes, not messages.
+    used.remove("named-contact");
     // Audit entity kinds share message prefixes but are codes, not messages.
     for code in ["record-item", "record-note", "record-correction", "access-query"] {
         used.remove(code);

@@ -21,7 +21,7 @@ carepact_testkit::backend_tests! {
         assert_eq!(home.status, StatusCode::OK);
         assert_eq!(home.h1(), "Amina Khan");
         assert!(home.contains("943 476 5919"));
-        assert!(home.contains("No named contact yet"));
+        assert!(home.contains("Nina Clarke"), "her named contact");
         assert!(home.contains("12 April 1961"));
         Ok(())
     }

@@ -11,6 +11,7 @@ mod error;
 mod time_col;
 
 pub mod access;
+pub mod alerts;
 pub mod audit;
 pub mod care_plan;
 pub mod care_team;
@@ -21,6 +22,8 @@ pub mod organisations;
 pub mod outbox;
 pub mod people;
 pub mod queries;
+pub mod questionnaires;
+pub mod readings;
 pub mod record;
 pub mod requests;
 pub mod sessions;

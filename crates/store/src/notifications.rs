@@ -9,7 +9,7 @@ use carepact_domain::identity::UserId;
 use crate::{Db, DbTime, Result, on_db};
 
 /// The kinds of notification, each with its own email choice.
-pub const KINDS: [&str; 3] = ["message", "message-passed", "plan-review"];
+pub const KINDS: [&str; 5] = ["message", "message-passed", "plan-review", "alert", "questionnaire"];
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Notification {

@@ -142,3 +142,15 @@ pub async fn pending_count(db: &Db) -> Result<i64> {
     .fetch_one(p)
     .await)?)
 }
+
+/// Marks every email still waiting as sent, without sending it. Only for a demo world's made-up history: its
+/// events "happened" before anyone could have been told, so nobody should be emailed about them when it starts.
+pub async fn settle_history(db: &Db, now: OffsetDateTime) -> Result<u64> {
+    Ok(on_db!(db, write, |p| sqlx::query(
+        "UPDATE email_outbox SET sent_at = $1 WHERE sent_at IS NULL AND NOT dead"
+    )
+    .bind(DbTime(now))
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?)
+}

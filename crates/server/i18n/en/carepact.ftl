@@ -858,3 +858,250 @@ email-plan-review-body =
     { $link }
 
     CarePact
+
+## Readings and alerts
+nav-my-readings = Your readings
+readings-link = Readings
+readings-title = Readings
+readings-add = Add a reading
+readings-add-one = Add a reading
+readings-upload-link = Add readings from a file (CSV)
+readings-latest = Latest readings
+readings-none-own = You have not added any readings yet.
+readings-none = No readings have been added yet.
+readings-col-measure = Measure
+readings-col-value = Reading
+readings-col-when = Taken
+readings-col-source = Added by
+readings-back = Back to readings
+readings-windows = How far back to show
+readings-window = { $days ->
+    [365] Last year
+   *[other] Last { $days } days
+}
+readings-target = Agreed target:
+readings-table-caption = Readings in the last { $days } days, newest first
+readings-table-more = Only the newest 100 readings are listed. The chart shows them all.
+readings-none-in-window = There are no readings in this period.
+readings-count = { $count ->
+    [one] 1 entry in this period.
+   *[other] { $count } entries in this period.
+}
+readings-summary = { $count ->
+    [one] 1 reading in this period: { $latest } on { $when }.
+   *[other] { $count } readings in this period. The latest was { $latest } on { $when }.
+}
+readings-range = The highest was { $high } and the lowest { $low }.
+reading-new-title = Add a reading: { $what }
+reading-value-in = Reading ({ $unit })
+reading-component-systolic = Systolic (the higher number, mmHg)
+reading-component-diastolic = Diastolic (the lower number, mmHg)
+reading-component-pulse = Pulse (beats a minute)
+reading-component-value = Reading
+reading-optional = Optional
+reading-pulse = pulse { $pulse }
+reading-unit = Which unit is your reading in?
+reading-unit-hint = Your meter or scales will say.
+reading-unit-standard = The usual unit
+reading-unit-mg-dl = mg/dL
+reading-unit-st-lb = Stones and pounds
+reading-stones-summary = Weigh yourself in stones and pounds?
+reading-stones-hint = Choose "Stones and pounds" above, then enter your weight here. CarePact changes it to kilograms.
+reading-stones = Stones
+reading-pounds = Pounds
+reading-symptoms = What are your symptoms?
+reading-symptoms-hint = Say what you notice in your own words, for example when it started and what makes it better or worse.
+reading-note = Note
+reading-note-hint = Optional. Anything that helps explain the reading, for example "after a walk".
+reading-when-summary = Taken earlier?
+reading-when-date = Date taken
+reading-when-date-hint = For example, 15 3 2026. Leave empty if you took it just now.
+reading-when-time = Time taken (24-hour clock, UTC)
+reading-when-time-hint = For example, 08:30
+reading-save = Save reading
+reading-error-missing = Enter the reading
+reading-error-number = Enter the reading as a number, like 7.8
+reading-error-range = Enter a reading between { $min } and { $max } { $unit }
+reading-error-bp-order = The lower number (diastolic) must be less than the higher number (systolic)
+reading-error-symptoms = Say what your symptoms are
+reading-error-too-long = Keep the note under 2,000 characters
+reading-error-date = Enter a real date, like 15 3 2026
+reading-error-time = Enter the time like 08:30
+reading-error-future = The date and time cannot be in the future
+reading-error-too-old = The date must be within the last 10 years
+reading-source-person = The person
+reading-source-carer = A carer
+reading-source-professional = A professional
+reading-source-device = A device or app
+reading-source-file = A file
+reading-source-derived = Worked out by CarePact
+flash-done-reading-saved = Your reading has been saved.
+flash-reading-duplicate = There is already a reading at that date and time, so nothing was added.
+measure-blood-pressure = Blood pressure
+measure-heart-rate = Heart rate
+measure-blood-glucose = Blood glucose
+measure-hba1c = HbA1c (long-term blood sugar)
+measure-weight = Weight
+measure-height = Height
+measure-bmi = Body mass index (BMI)
+measure-peak-flow = Peak flow
+measure-oxygen-saturation = Oxygen level (saturation)
+measure-temperature = Temperature
+measure-steps = Steps
+measure-sleep = Sleep
+measure-pain = Pain (0 to 10)
+measure-mood = Mood (0 to 10)
+measure-breathlessness = Breathlessness (mMRC grade 0 to 4)
+measure-symptoms = Symptoms
+target-between = { $what } between { $low } and { $high } { $unit }
+target-below = { $what } below { $high } { $unit }
+target-above = { $what } above { $low } { $unit }
+chart-target = Agreed target
+chart-threshold-above = Alert above { $value }
+chart-threshold-below = Alert below { $value }
+month-short-1 = Jan
+month-short-2 = Feb
+month-short-3 = Mar
+month-short-4 = Apr
+month-short-5 = May
+month-short-6 = Jun
+month-short-7 = Jul
+month-short-8 = Aug
+month-short-9 = Sep
+month-short-10 = Oct
+month-short-11 = Nov
+month-short-12 = Dec
+alert-title = Alert
+alert-heading = Alert: { $what }
+alert-urgent = Urgent
+alert-non-urgent = Not urgent
+alert-advice-heading-own = What to do now (as agreed in your plan)
+alert-advice-heading = The advice agreed in the plan
+alert-advice-questionnaire = An answer in a questionnaire needs a response from the care team today.
+alert-contingency-link = See what to do if things get worse (your contingency plan)
+alert-see = See the alert
+alert-raised = Raised
+alert-status = Status
+alert-with = With
+alert-status-open = Open
+alert-status-snoozed = Snoozed until { $until }
+alert-status-acknowledged = Acknowledged
+alert-level-person = The person
+alert-level-carer = Their carer
+alert-level-named-contact = Their named contact
+alert-level-team = Their care team
+alert-readings = The readings that caused it
+alert-response-link = See the questionnaire answers
+alert-acknowledge = Acknowledge
+alert-acknowledge-hint = Acknowledge it once you have done what the advice says.
+alert-acknowledge-hint-staff = Acknowledge it once you have acted on it. It then leaves the open list and stops being passed on.
+alert-snooze-for = Snooze for
+alert-snooze-1 = 1 hour
+alert-snooze-4 = 4 hours
+alert-snooze-24 = 1 day
+alert-snooze-72 = 3 days
+alert-snooze = Snooze
+alert-history = What has happened
+alert-event-raised = Raised, for { $level }
+alert-event-escalated = Nobody acknowledged it in time, so it was passed to { $level }
+alert-event-snoozed = Snoozed
+alert-event-snoozed-by = Snoozed by { $name }
+alert-event-acknowledged = Acknowledged
+alert-event-acknowledged-by = Acknowledged by { $name }
+alert-event-reading-added = Another reading crossed the threshold
+alert-event-reading-added-by = Another reading crossed the threshold (added by { $name })
+alerts-title = Alerts to act on
+alerts-intro = Alerts from the people whose named contact you are, or whose care team you are in, that nobody has acknowledged yet. Urgent ones come first.
+alerts-none = There are no open alerts.
+alerts-past = Earlier alerts
+alerts-back = Back to alerts
+alerts-col-person = Person
+alerts-col-what = What
+alerts-col-raised = Raised
+alerts-col-with = With
+flash-done-alert-acknowledged = The alert has been acknowledged.
+flash-done-alert-snoozed = The alert has been snoozed.
+flash-alert-not-open = That alert was already acknowledged.
+notification-alert = A reading or answer needs attention
+notification-kind-alert = Alerts about readings and answers
+notification-questionnaire = A questionnaire is ready for you to fill in
+notification-kind-questionnaire = Questionnaires to fill in
+email-alert-subject = A CarePact alert needs attention
+email-alert-body =
+    There is an alert in CarePact that needs attention.
+
+    To see it, sign in to CarePact:
+    { $link }
+
+    CarePact
+rule-error-component = Choose which number the rule watches
+rule-error-threshold = Enter a threshold within the measure's possible range
+rule-error-times = Enter how many readings, from 1 to 10
+rule-error-within = Enter how many days, from 1 to 90
+rule-error-advice = Write the advice the person will see
+plan-ranges-heading = Target ranges for readings
+plan-no-ranges = No target ranges have been agreed.
+plan-ranges-add = Add a target range
+plan-rules-heading = When to raise an alert
+plan-no-rules = No alert rules have been agreed.
+plan-rules-add = Add an alert rule
+plan-rule-this = this alert rule
+plan-form-ranges = Change a target range
+plan-form-ranges-new = Add a target range
+plan-form-rules = Change an alert rule
+plan-form-rules-new = Add an alert rule
+plan-remove-ranges = Remove this target range
+plan-remove-rules = Remove this alert rule
+plan-field-component = Which reading
+plan-hint-component = For blood pressure, choose the higher (systolic) or lower (diastolic) number.
+plan-field-low = Lowest in range
+plan-hint-low = Leave empty if there is no lower limit.
+plan-field-high = Highest in range
+plan-hint-high = Leave empty if there is no upper limit.
+plan-field-comparison = When a reading is
+plan-hint-comparison = { "" }
+plan-rule-above = Above the threshold
+plan-rule-below = Below the threshold
+plan-field-threshold = Threshold
+plan-hint-threshold = In the reading's usual unit, for example 160 for blood pressure or 92 for oxygen.
+plan-field-times = How many readings
+plan-hint-times = 1 raises an alert on any reading across the threshold; 2 needs two readings within the number of days below.
+plan-field-within_days = Within how many days
+plan-hint-within_days = Only counts when more than one reading is needed. From 1 to 90.
+plan-field-tell = Who to tell first
+plan-hint-tell = If they do not acknowledge the alert in time, it is passed on: the person, then their carer, then their named contact, then their care team.
+plan-rule-tell-person = The person themselves
+plan-rule-tell-carer = Their carer
+plan-rule-tell-named-contact = Their named contact
+plan-rule-tell-team = Their care team
+plan-field-urgent = How urgent
+plan-hint-urgent = Urgent alerts point the person to their plan for when things get worse, and come first in the care team's list.
+plan-rule-urgent-no = Not urgent
+plan-rule-urgent-yes = Urgent: follow the plan for when things get worse now
+plan-field-advice = Advice the person sees at once
+plan-hint-advice = In plain words, what to do now. The person sees this as soon as they save the reading.
+plan-field-escalate_after_hours = Pass it on if not acknowledged within (hours)
+plan-hint-escalate_after_hours = 0 means it is never passed on. At most 336 hours (2 weeks).
+plan-field-target = Target range
+plan-field-rule = Alert rule
+error-plan-number = Enter a number, like 7.5
+error-plan-whole-number = Enter a whole number, like 2
+error-plan-range-empty = Enter the lowest, the highest, or both
+error-plan-range-order = The highest must be more than the lowest
+error-plan-threshold-empty = Enter the threshold
+error-plan-escalate = Enter at most 336 hours
+rule-words-above = If { $what } is above { $value } { $unit } { $times ->
+    [one] on any reading,
+   *[other] on { $times } readings within { $days } days,
+}
+rule-words-below = If { $what } is below { $value } { $unit } { $times ->
+    [one] on any reading,
+   *[other] on { $times } readings within { $days } days,
+}
+rule-words-tell-person = the person is shown the advice.
+rule-words-tell-carer = their carer is told.
+rule-words-tell-named-contact = their named contact is told.
+rule-words-tell-team = their care team is told.
+rule-words-urgent = Urgent.
+rule-words-escalate = Passed on if not acknowledged within { $hours } hours.
+rule-words-advice = Advice: “{ $advice }”

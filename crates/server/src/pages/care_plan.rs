@@ -13,6 +13,9 @@ use carepact_domain::care_plan::{
 };
 use carepact_domain::consent::{Action, Section};
 use carepact_domain::identity::{PersonId, Role, parse_date_of_birth};
+use carepact_domain::readings::{
+    self as domain_readings, AlertRule, Comparison, Level, Measure, Milli, RuleProblem, Target,
+};
 use carepact_store::access::Grant;
 use carepact_store::care_plan::{self, Author, Plan, Refused};
 use carepact_store::users::User;
@@ -105,6 +108,9 @@ struct PlanPage<'a> {
     updated: String,
     /// The contingency plan's fields: (label id, text).
     contingency: Vec<(&'static str, String)>,
+    /// Target ranges and alert rules agreed for readings, in words: (id, text).
+    ranges: Vec<(Uuid, String)>,
+    rules: Vec<(Uuid, String)>,
 }
 
 fn attainment_words(c: &Chrome<'_>, a: Option<Attainment>) -> String {
@@ -240,6 +246,16 @@ fn plan_page<'a>(c: Chrome<'a>, input: PlanInput<'_>) -> PlanPage<'a> {
             ("plan-field-who_to_call", doc.contingency.who_to_call.clone()),
             ("plan-field-out_of_hours", doc.contingency.out_of_hours.clone()),
         ],
+        ranges: doc
+            .reading_targets
+            .iter()
+            .map(|t| (t.id, crate::pages::readings::target_text(c.tr, t)))
+            .collect(),
+        rules: doc
+            .alert_rules
+            .iter()
+            .map(|r| (r.id, crate::pages::readings::rule_words(c.tr, r)))
+            .collect(),
         can_edit: grant.may_write(),
         own: grant.is_owner(),
         print: false,
@@ -313,6 +329,10 @@ enum Part {
     Goal,
     Action,
     Supporter,
+    /// A target range for one measure.
+    Range,
+    /// An alert rule for one measure.
+    Rule,
 }
 
 impl Part {
@@ -326,6 +346,8 @@ impl Part {
             "goals" => Part::Goal,
             "actions" => Part::Action,
             "network" => Part::Supporter,
+            "ranges" => Part::Range,
+            "rules" => Part::Rule,
             _ => return None,
         })
     }
@@ -339,11 +361,16 @@ impl Part {
             Part::Goal => "goals",
             Part::Action => "actions",
             Part::Supporter => "network",
+            Part::Range => "ranges",
+            Part::Rule => "rules",
         }
     }
     /// Goals, actions and supporters are lists: one item is edited at a time.
     fn is_list(self) -> bool {
-        matches!(self, Part::Goal | Part::Action | Part::Supporter)
+        matches!(
+            self,
+            Part::Goal | Part::Action | Part::Supporter | Part::Range | Part::Rule
+        )
     }
 }
 
@@ -502,6 +529,115 @@ fn fields_for(c: &Chrome<'_>, part: Part, doc: &PlanDoc, item: Option<Uuid>) -> 
                 text("contact", &s.contact),
             ]
         }
+        Part::Range => {
+            let t = item.and_then(|id| doc.reading_targets.iter().find(|t| t.id == id));
+            let decimals = |m: Measure, k: &str| m.component(k).map_or(0, |c| c.decimals);
+            let shown = |v: Option<Milli>, m: Measure, k: &str| v.map(|v| v.format(decimals(m, k))).unwrap_or_default();
+            vec![
+                select(
+                    "component",
+                    component_options(c, t.map(|t| (t.measure, t.component.as_str()))),
+                ),
+                text(
+                    "low",
+                    &t.map(|t| shown(t.low, t.measure, &t.component)).unwrap_or_default(),
+                ),
+                text(
+                    "high",
+                    &t.map(|t| shown(t.high, t.measure, &t.component)).unwrap_or_default(),
+                ),
+            ]
+        }
+        Part::Rule => {
+            let r = item.and_then(|id| doc.alert_rules.iter().find(|r| r.id == id));
+            let above = r.is_none_or(|r| r.comparison == Comparison::Above);
+            let tell = r.map_or(Level::NamedContact, |r| r.tell);
+            let urgent = r.is_some_and(|r| r.urgent);
+            let decimals = r.and_then(|r| r.watched()).map_or(0, |c| c.decimals);
+            vec![
+                select(
+                    "component",
+                    component_options(c, r.map(|r| (r.measure, r.component.as_str()))),
+                ),
+                select(
+                    "comparison",
+                    vec![
+                        ("above".into(), c.t("plan-rule-above"), above),
+                        ("below".into(), c.t("plan-rule-below"), !above),
+                    ],
+                ),
+                text(
+                    "threshold",
+                    &r.map(|r| r.threshold.format(decimals)).unwrap_or_default(),
+                ),
+                text("times", &r.map_or("1".to_owned(), |r| r.times.to_string())),
+                text("within_days", &r.map_or("7".to_owned(), |r| r.within_days.to_string())),
+                select(
+                    "tell",
+                    Level::ALL
+                        .into_iter()
+                        .map(|l| {
+                            (
+                                l.code().to_owned(),
+                                c.t(&format!("plan-rule-tell-{}", l.code())),
+                                l == tell,
+                            )
+                        })
+                        .collect(),
+                ),
+                select(
+                    "urgent",
+                    vec![
+                        ("no".into(), c.t("plan-rule-urgent-no"), !urgent),
+                        ("yes".into(), c.t("plan-rule-urgent-yes"), urgent),
+                    ],
+                ),
+                area("advice", &r.map(|r| r.advice.clone()).unwrap_or_default()),
+                text(
+                    "escalate_after_hours",
+                    &r.map_or("24".to_owned(), |r| r.escalate_after_hours.to_string()),
+                ),
+            ]
+        }
+    }
+}
+
+/// Every number a rule or target can watch, as "measure:component" options.
+fn component_options(c: &Chrome<'_>, chosen: Option<(Measure, &str)>) -> Vec<(String, String, bool)> {
+    Measure::ALL
+        .into_iter()
+        .flat_map(|m| m.components().iter().map(move |k| (m, k)))
+        .map(|(m, k)| {
+            let name = crate::pages::readings::measure_name(c.tr, m);
+            let label = if m.components().len() > 1 {
+                format!("{name}: {}", c.t(&format!("reading-component-{}", k.key)))
+            } else {
+                name
+            };
+            (format!("{}:{}", m.code(), k.key), label, chosen == Some((m, k.key)))
+        })
+        .collect()
+}
+
+/// The measure and component chosen on a rule or target form.
+fn chosen_component(form: &Fields) -> Option<(Measure, &'static domain_readings::Component)> {
+    let (m, k) = form.get("component").split_once(':')?;
+    let m = Measure::from_code(m)?;
+    Some((m, m.component(k)?))
+}
+
+/// A number typed on a rule or target form: none when empty, an error when it is not a number.
+fn number_field(form: &Fields, name: &str, errors: &mut Errors, c: &Chrome<'_>) -> Option<Milli> {
+    let text = form.get(name).trim();
+    if text.is_empty() {
+        return None;
+    }
+    match text.parse::<f64>().ok().and_then(Milli::from_f64) {
+        Some(v) => Some(v),
+        None => {
+            errors.add(c.tr, name, "error-plan-number");
+            None
+        }
     }
 }
 
@@ -606,6 +742,93 @@ fn apply(part: Part, form: &Fields, doc: &mut PlanDoc, item: Option<Uuid>, error
                 None => doc.support_network.push(s),
             }
         }
+        Part::Range => {
+            let Some((measure, comp)) = chosen_component(form) else {
+                errors.add(c.tr, "component", "rule-error-component");
+                return;
+            };
+            let low = number_field(form, "low", errors, c);
+            let high = number_field(form, "high", errors, c);
+            let outside = |v: Option<Milli>| v.is_some_and(|v| v < comp.min || v > comp.max);
+            if low.is_none() && high.is_none() && errors.get("low").is_none() && errors.get("high").is_none() {
+                errors.add(c.tr, "low", "error-plan-range-empty");
+            } else if outside(low) || outside(high) {
+                errors.add(c.tr, "low", "rule-error-threshold");
+            } else if let (Some(l), Some(h)) = (low, high)
+                && l >= h
+            {
+                errors.add(c.tr, "high", "error-plan-range-order");
+            }
+            let t = Target {
+                id: item.unwrap_or_else(Uuid::now_v7),
+                measure,
+                component: comp.key.into(),
+                low,
+                high,
+            };
+            match doc.reading_targets.iter_mut().find(|x| x.id == t.id) {
+                Some(x) => *x = t,
+                None => doc.reading_targets.push(t),
+            }
+        }
+        Part::Rule => {
+            let Some((measure, comp)) = chosen_component(form) else {
+                errors.add(c.tr, "component", "rule-error-component");
+                return;
+            };
+            let whole = |name: &str, errors: &mut Errors| -> u32 {
+                match form.get(name).trim().parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) => {
+                        errors.add(c.tr, name, "error-plan-whole-number");
+                        0
+                    }
+                }
+            };
+            let threshold = number_field(form, "threshold", errors, c);
+            if threshold.is_none() && errors.get("threshold").is_none() {
+                errors.add(c.tr, "threshold", "error-plan-threshold-empty");
+            }
+            let times = whole("times", errors);
+            let within_days = whole("within_days", errors);
+            let escalate_after_hours = whole("escalate_after_hours", errors);
+            if escalate_after_hours > 24 * 14 {
+                errors.add(c.tr, "escalate_after_hours", "error-plan-escalate");
+            }
+            let r = AlertRule {
+                id: item.unwrap_or_else(Uuid::now_v7),
+                measure,
+                component: comp.key.into(),
+                comparison: if form.get("comparison") == "below" {
+                    Comparison::Below
+                } else {
+                    Comparison::Above
+                },
+                threshold: threshold.unwrap_or(comp.min),
+                times,
+                within_days,
+                tell: Level::from_code(form.get("tell")).unwrap_or(Level::NamedContact),
+                urgent: form.get("urgent") == "yes",
+                advice: text("advice"),
+                escalate_after_hours,
+            };
+            for p in domain_readings::check_rule(&r) {
+                let field = match p {
+                    RuleProblem::Component => "component",
+                    RuleProblem::Threshold => "threshold",
+                    RuleProblem::Times => "times",
+                    RuleProblem::WithinDays => "within_days",
+                    RuleProblem::AdviceMissing => "advice",
+                };
+                if errors.get(field).is_none() {
+                    errors.add(c.tr, field, p.message_id());
+                }
+            }
+            match doc.alert_rules.iter_mut().find(|x| x.id == r.id) {
+                Some(x) => *x = r,
+                None => doc.alert_rules.push(r),
+            }
+        }
     }
     for p in doc.check() {
         errors.add(c.tr, p.field, &format!("error-plan-{}", p.problem));
@@ -624,6 +847,8 @@ fn remove(part: Part, doc: &mut PlanDoc, item: Uuid) {
         }
         Part::Action => doc.actions.retain(|a| a.id != item),
         Part::Supporter => doc.support_network.retain(|s| s.id != item),
+        Part::Range => doc.reading_targets.retain(|t| t.id != item),
+        Part::Rule => doc.alert_rules.retain(|r| r.id != item),
         _ => {}
     }
 }
@@ -730,6 +955,8 @@ fn has_item(doc: &PlanDoc, part: Part, item: Uuid) -> bool {
         Part::Goal => doc.goals.iter().any(|g| g.id == item),
         Part::Action => doc.actions.iter().any(|a| a.id == item),
         Part::Supporter => doc.support_network.iter().any(|s| s.id == item),
+        Part::Range => doc.reading_targets.iter().any(|t| t.id == item),
+        Part::Rule => doc.alert_rules.iter().any(|r| r.id == item),
         _ => false,
     }
 }

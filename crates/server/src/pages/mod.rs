@@ -27,6 +27,7 @@ mod messages;
 mod notifications;
 mod people;
 mod queries;
+pub(crate) mod readings;
 mod record;
 mod requests;
 mod sharing;
@@ -151,6 +152,15 @@ pub fn routes() -> Router<AppState> {
         .route("/records/{id}/messages/{thread}/reply", post(messages::reply))
         .route("/records/{id}/messages/{thread}/pass", post(messages::pass))
         .route("/messages", get(messages::inbox))
+        .route("/alerts", get(readings::work_list))
+        .route("/records/{id}/readings", get(readings::overview))
+        .route(
+            "/records/{id}/readings/new/{measure}",
+            get(readings::new_form).post(readings::add),
+        )
+        .route("/records/{id}/readings/{measure}", get(readings::measure))
+        .route("/records/{id}/alerts/{alert}", get(readings::alert))
+        .route("/records/{id}/alerts/{alert}/{verb}", post(readings::alert_action))
         .route("/notifications", get(notifications::list).post(notifications::choose))
         .route("/notifications/{id}", get(notifications::open))
         .route("/records/{id}/plan/print", get(care_plan::print))

@@ -32,8 +32,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Removes expired sessions and old sign-in failures, and flags overdue care plan reviews, every ten minutes
-/// until `stop`.
+/// Every minute until `stop`: removes expired sessions and old sign-in failures, flags overdue care plan reviews,
+/// and passes alerts nobody acknowledged in time up to the next level.
 pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let now = state.now();
@@ -46,9 +46,12 @@ pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = crate::pages::care_plan::flag_overdue_reviews(&state).await {
             tracing::warn!(error = %e, "flagging overdue care plan reviews failed");
         }
+        if let Err(e) = crate::pages::readings::escalate_alerts(&state).await {
+            tracing::warn!(error = %e, "escalating alerts failed");
+        }
         tokio::select! {
             _ = stop.changed() => break,
-            () = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
         }
         if *stop.borrow() {
             break;

@@ -1,0 +1,680 @@
+//! Readings a person records (or their carer, a device or a file), and the alerts their agreed rules raise.
+//!
+//! Every function takes a [`Grant`] for the readings section. Adding a reading checks the alert rules of the
+//! person's latest care plan in the same transaction: a rule that fires raises an alert (or adds the reading to
+//! the alert it already raised), links the readings that caused it, and notifies whoever the alert is with, so a
+//! reading is never stored without its alert, nor an alert without its notices.
+
+use std::collections::BTreeMap;
+
+use carepact_domain::care_plan::PlanDoc;
+use carepact_domain::consent::{Action, Grantee, Section};
+use carepact_domain::identity::{PersonId, UserId};
+use carepact_domain::readings::{AlertRule, Level, Measure, Milli, Target, Values, bmi};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::access::{Denied, Grant};
+use crate::messages::{Notice, notify_in_tx};
+use crate::outbox::insert_email;
+use crate::{Db, DbTime, Result, StoreError, on_db};
+
+fn can(grant: &Grant, action: Action) -> bool {
+    grant.section() == Section::Readings && (action == Action::Read || grant.action() == Action::Write)
+}
+
+/// A reading to add. `values` are in the measure's own units, already checked.
+#[derive(Debug, Clone)]
+pub struct NewReading<'a> {
+    pub measure: Measure,
+    pub taken_at: OffsetDateTime,
+    pub values: &'a Values,
+    pub note: Option<&'a str>,
+    /// "person", "carer", "professional", "device", "file".
+    pub source: &'static str,
+    pub device: Option<&'a str>,
+}
+
+/// A reading as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub id: Uuid,
+    pub measure: Measure,
+    pub taken_at: DbTime,
+    /// The measure's components in catalogue order.
+    pub values: Vec<Option<Milli>>,
+    pub note: Option<String>,
+    pub source: String,
+    pub device: Option<String>,
+    pub entered_by: Option<String>,
+    pub recorded_at: DbTime,
+}
+
+impl Reading {
+    /// The value of one component, by key.
+    pub fn value(&self, key: &str) -> Option<Milli> {
+        let i = self.measure.components().iter().position(|c| c.key == key)?;
+        self.values.get(i).copied().flatten()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    measure: String,
+    taken_at: DbTime,
+    value_1: Option<i64>,
+    value_2: Option<i64>,
+    value_3: Option<i64>,
+    note: Option<String>,
+    source: String,
+    device: Option<String>,
+    entered_by: Option<String>,
+    recorded_at: DbTime,
+}
+
+impl TryFrom<Row> for Reading {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Reading> {
+        let measure =
+            Measure::from_code(&r.measure).ok_or_else(|| StoreError::Corrupt(format!("measure {}", r.measure)))?;
+        let values = [r.value_1, r.value_2, r.value_3]
+            .into_iter()
+            .take(measure.components().len())
+            .map(|v| v.map(Milli))
+            .collect();
+        Ok(Reading {
+            id: r.id,
+            measure,
+            taken_at: r.taken_at,
+            values,
+            note: r.note,
+            source: r.source,
+            device: r.device,
+            entered_by: r.entered_by,
+            recorded_at: r.recorded_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "r.id, r.measure, r.taken_at, r.value_1, r.value_2, r.value_3, r.note, r.source, r.device, \
+    u.display_name AS entered_by, r.recorded_at FROM readings r LEFT JOIN users u ON u.id = r.entered_by";
+
+/// The values in column order (value_1…value_3).
+fn columns(measure: Measure, values: &Values) -> [Option<i64>; 3] {
+    let mut out = [None; 3];
+    for (slot, c) in out.iter_mut().zip(measure.components()) {
+        *slot = values.get(c.key).map(|v| v.0);
+    }
+    out
+}
+
+/// The person's readings of one measure (or all) taken in `[from, to]`, newest first, at most `limit`.
+pub async fn list(
+    db: &Db,
+    grant: &Grant,
+    measure: Option<Measure>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    limit: i64,
+) -> Result<std::result::Result<Vec<Reading>, Denied>> {
+    if !can(grant, Action::Read) {
+        return Ok(Err(Denied));
+    }
+    let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} WHERE r.person_id = $1 AND ($2 = '' OR r.measure = $2) AND r.taken_at >= $3 \
+         AND r.taken_at <= $4 ORDER BY r.taken_at DESC, r.id DESC LIMIT $5"
+    )))
+    .bind(grant.person().0)
+    .bind(measure.map_or("", Measure::code))
+    .bind(DbTime(from))
+    .bind(DbTime(to))
+    .bind(limit)
+    .fetch_all(p)
+    .await)?;
+    Ok(Ok(rows.into_iter().map(Reading::try_from).collect::<Result<_>>()?))
+}
+
+/// The newest reading of each measure the person has recorded, in catalogue order.
+pub async fn latest_each(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec<Reading>, Denied>> {
+    if !can(grant, Action::Read) {
+        return Ok(Err(Denied));
+    }
+    let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} WHERE r.person_id = $1 AND r.taken_at = (SELECT MAX(x.taken_at) FROM readings x \
+         WHERE x.person_id = r.person_id AND x.measure = r.measure)"
+    )))
+    .bind(grant.person().0)
+    .fetch_all(p)
+    .await)?;
+    let mut out: Vec<Reading> = rows.into_iter().map(Reading::try_from).collect::<Result<_>>()?;
+    out.sort_by_key(|r| r.measure);
+    Ok(Ok(out))
+}
+
+/// The readings with these ids that belong to the grant's person, newest first.
+pub async fn by_ids(db: &Db, grant: &Grant, ids: &[Uuid]) -> Result<std::result::Result<Vec<Reading>, Denied>> {
+    if !can(grant, Action::Read) {
+        return Ok(Err(Denied));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row: Option<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} WHERE r.person_id = $1 AND r.id = $2"
+        )))
+        .bind(grant.person().0)
+        .bind(id)
+        .fetch_optional(p)
+        .await)?;
+        if let Some(r) = row {
+            out.push(Reading::try_from(r)?);
+        }
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.taken_at));
+    Ok(Ok(out))
+}
+
+/// The alert rules (and the version they come from) in the person's latest care plan. The rules belong to the
+/// readings they watch, so the readings grant reaches them.
+pub async fn rules(db: &Db, grant: &Grant) -> Result<std::result::Result<(i64, Vec<AlertRule>), Denied>> {
+    if !can(grant, Action::Read) {
+        return Ok(Err(Denied));
+    }
+    Ok(Ok(plan_rules(db, grant.person()).await?))
+}
+
+/// The target ranges agreed in the person's latest care plan, shaded on their charts.
+pub async fn targets(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec<Target>, Denied>> {
+    if !can(grant, Action::Read) {
+        return Ok(Err(Denied));
+    }
+    Ok(Ok(latest_plan(db, grant.person())
+        .await?
+        .map(|(_, d)| d.reading_targets)
+        .unwrap_or_default()))
+}
+
+async fn latest_plan(db: &Db, person: PersonId) -> Result<Option<(i64, PlanDoc)>> {
+    let row: Option<(i64, String)> = on_db!(db, read, |p| sqlx::query_as(
+        "SELECT v.version, v.content FROM care_plans c JOIN care_plan_versions v ON v.plan_id = c.id \
+         AND v.version = c.latest_version WHERE c.person_id = $1"
+    )
+    .bind(person.0)
+    .fetch_optional(p)
+    .await)?;
+    row.map(|(version, content)| {
+        serde_json::from_str(&content)
+            .map(|doc| (version, doc))
+            .map_err(|e| StoreError::Corrupt(format!("care plan: {e}")))
+    })
+    .transpose()
+}
+
+async fn plan_rules(db: &Db, person: PersonId) -> Result<(i64, Vec<AlertRule>)> {
+    Ok(latest_plan(db, person)
+        .await?
+        .map(|(v, d)| (v, d.alert_rules))
+        .unwrap_or((0, Vec::new())))
+}
+
+/// Who an alert at each level goes to: user ids only.
+#[derive(Debug, Clone, Default)]
+pub struct Recipients {
+    pub person: Vec<UserId>,
+    pub carers: Vec<UserId>,
+    pub named_contact: Vec<UserId>,
+    pub team: Vec<UserId>,
+}
+
+impl Recipients {
+    pub fn at(&self, level: Level) -> &[UserId] {
+        match level {
+            Level::Person => &self.person,
+            Level::Carer => &self.carers,
+            Level::NamedContact => &self.named_contact,
+            Level::Team => &self.team,
+        }
+    }
+
+    /// The first level from `start` upwards with somebody to tell; `start` itself when nobody is anywhere.
+    pub fn first_from(&self, start: Level) -> Level {
+        let mut level = Some(start);
+        while let Some(l) = level {
+            if !self.at(l).is_empty() {
+                return l;
+            }
+            level = l.next();
+        }
+        start
+    }
+
+    /// The next level above `level` with somebody to tell.
+    pub fn next_after(&self, level: Level) -> Option<Level> {
+        let mut next = level.next();
+        while let Some(l) = next {
+            if !self.at(l).is_empty() {
+                return Some(l);
+            }
+            next = l.next();
+        }
+        None
+    }
+}
+
+/// Works out who an alert for the person goes to at each level: the person's account; carers whose consent
+/// covers readings now; the named contact, or their cover while they are away; and the active care team.
+pub async fn recipients(db: &Db, person: PersonId, now: OffsetDateTime) -> Result<Recipients> {
+    let mut out = Recipients {
+        person: crate::people::account_of(db, person).await?.into_iter().collect(),
+        ..Recipients::default()
+    };
+    for c in crate::consents::for_person(db, person).await? {
+        if let Grantee::Carer(u) = c.grantee
+            && c.is_active(now)
+            && c.sections.contains(Section::Readings)
+            && !out.carers.contains(&u)
+        {
+            out.carers.push(u);
+        }
+    }
+    if let Some((contact, cover)) = crate::care_team::named_contact(db, person).await? {
+        out.named_contact.push(cover.unwrap_or(contact));
+    }
+    let team: Vec<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(
+        "SELECT m.user_id FROM care_team_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.person_id = $1 AND m.status = 'active' AND u.active ORDER BY m.created_at"
+    )
+    .bind(person.0)
+    .fetch_all(p)
+    .await)?;
+    out.team = team.into_iter().map(UserId).collect();
+    Ok(out)
+}
+
+/// What to write to each person told about an alert. Emails never say what the alert is about.
+#[derive(Debug, Clone)]
+pub struct AlertMail {
+    pub subject: String,
+    /// For the person and their carers, linking to the person's readings.
+    pub body_for_person: String,
+    /// For professionals, linking to their alerts list.
+    pub body_for_staff: String,
+}
+
+/// The notices for telling `users` at `level` about an alert on `person`'s readings.
+pub fn notices(person: PersonId, level: Level, users: &[UserId], mail: &AlertMail) -> Vec<Notice> {
+    let staff = level >= Level::NamedContact;
+    users
+        .iter()
+        .map(|u| Notice {
+            user: *u,
+            kind: "alert",
+            link: if staff {
+                "/alerts".into()
+            } else {
+                format!("/records/{}/readings", person.0)
+            },
+            email_subject: mail.subject.clone(),
+            email_body: if staff {
+                mail.body_for_staff.clone()
+            } else {
+                mail.body_for_person.clone()
+            },
+        })
+        .collect()
+}
+
+/// An alert rule that fired on a new reading: the rule (for its advice) and the alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    pub rule: AlertRule,
+    pub alert: Uuid,
+    /// True when the alert was raised by this reading; false when it was already open and the reading was added.
+    pub raised: bool,
+}
+
+/// What adding a reading did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    Added {
+        id: Uuid,
+        fired: Vec<Fired>,
+    },
+    /// The person already has a reading of this measure at that moment: nothing was stored.
+    Duplicate,
+}
+
+/// Records what happened to an alert, inside an open transaction.
+macro_rules! insert_event {
+    ($tx:expr, $alert:expr, $what:expr, $level:expr, $actor:expr, $now:expr) => {
+        sqlx::query("INSERT INTO alert_events (id, alert_id, at, what, level, user_id) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(Uuid::now_v7())
+            .bind($alert)
+            .bind(DbTime($now))
+            .bind($what)
+            .bind($level.map(|l: Level| l.code()))
+            .bind($actor)
+            .execute($tx)
+            .await
+            .map(|_| ())
+    };
+}
+pub(crate) use insert_event;
+
+/// Checks one rule against a reading just inserted in the open transaction `$tx`, and raises or extends its alert.
+/// Evaluates to `Ok(Option<Fired>)`.
+macro_rules! evaluate_in_tx {
+    ($tx:expr, $person:expr, $reading:expr, $taken:expr, $value:expr, $rule:expr, $version:expr, $recipients:expr,
+     $mail:expr, $actor:expr, $now:expr) => {
+        async {
+            let rule: &AlertRule = $rule;
+            let col = match rule.measure.components().iter().position(|c| c.key == rule.component) {
+                Some(0) => "value_1",
+                Some(1) => "value_2",
+                Some(2) => "value_3",
+                _ => return Ok(None),
+            };
+            let window = rule.window();
+            let history: Vec<(Uuid, DbTime, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, taken_at, {col} FROM readings WHERE person_id = $1 AND measure = $2 AND id <> $3 \
+                 AND taken_at >= $4 AND taken_at <= $5"
+            )))
+            .bind($person.0)
+            .bind(rule.measure.code())
+            .bind($reading)
+            .bind(DbTime($taken - window))
+            .bind(DbTime($taken + window))
+            .fetch_all(&mut *$tx)
+            .await?;
+            let points: Vec<(OffsetDateTime, Milli)> =
+                history.iter().filter_map(|(_, t, v)| v.map(|v| (t.0, Milli(v)))).collect();
+            if !rule.fires($taken, $value, &points) {
+                return Ok(None);
+            }
+            let open: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM alerts WHERE person_id = $1 AND rule_id = $2 AND status <> 'acknowledged' \
+                 ORDER BY raised_at DESC LIMIT 1",
+            )
+            .bind($person.0)
+            .bind(rule.id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            let recipients: &Recipients = $recipients;
+            let (alert, raised, linked) = match open {
+                Some(alert) => (alert, false, vec![$reading]),
+                None => {
+                    let alert = Uuid::now_v7();
+                    let level = recipients.first_from(rule.tell);
+                    let escalate = (rule.escalate_after_hours > 0 && recipients.next_after(level).is_some())
+                        .then(|| DbTime($now + Duration::hours(i64::from(rule.escalate_after_hours))));
+                    sqlx::query(
+                        "INSERT INTO alerts (id, person_id, rule_id, plan_version, instrument, measure, urgent, level, \
+                         status, advice, raised_at, escalate_at, escalate_after_hours, snoozed_until, acknowledged_by, \
+                         acknowledged_at, response_id) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, 'open', $8, $9, $10, \
+                         $11, NULL, NULL, NULL, NULL)",
+                    )
+                    .bind(alert)
+                    .bind($person.0)
+                    .bind(rule.id)
+                    .bind($version)
+                    .bind(rule.measure.code())
+                    .bind(rule.urgent)
+                    .bind(level.code())
+                    .bind(&rule.advice)
+                    .bind(DbTime($now))
+                    .bind(escalate)
+                    .bind(i64::from(rule.escalate_after_hours))
+                    .execute(&mut *$tx)
+                    .await?;
+                    insert_event!(&mut *$tx, alert, "raised", Some(level), $actor, $now)?;
+                    notify_in_tx!(
+                        $tx,
+                        notices($person, level, recipients.at(level), $mail).iter(),
+                        $now
+                    )?;
+                    // The readings across the threshold within the window, this one included.
+                    let mut linked: Vec<Uuid> = history
+                        .iter()
+                        .filter(|(_, t, v)| {
+                            v.is_some_and(|v| rule.breached_by(Milli(v))) && (t.0 - $taken).abs() <= window
+                        })
+                        .map(|(id, _, _)| *id)
+                        .collect();
+                    if rule.times <= 1 {
+                        linked.clear();
+                    }
+                    linked.push($reading);
+                    (alert, true, linked)
+                }
+            };
+            for r in &linked {
+                sqlx::query("INSERT INTO alert_readings (alert_id, reading_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(alert)
+                    .bind(r)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            if !raised {
+                insert_event!(&mut *$tx, alert, "reading-added", None::<Level>, $actor, $now)?;
+            }
+            Ok::<_, sqlx::Error>(Some(Fired {
+                rule: rule.clone(),
+                alert,
+                raised,
+            }))
+        }
+        .await
+    };
+}
+
+/// Adds a reading, checks the person's agreed alert rules against it, and raises the alerts they call for, all in
+/// one transaction. A weight also records the body mass index when the person has a height on record.
+pub async fn add(
+    db: &Db,
+    grant: &Grant,
+    reading: &NewReading<'_>,
+    mail: &AlertMail,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<Added, Denied>> {
+    if !can(grant, Action::Write) {
+        return Ok(Err(Denied));
+    }
+    let person = grant.person();
+    let (version, rules) = plan_rules(db, person).await?;
+    let rules: Vec<AlertRule> = rules.into_iter().filter(|r| r.measure == reading.measure).collect();
+    let recipients = if rules.is_empty() {
+        Recipients::default()
+    } else {
+        recipients(db, person, now).await?
+    };
+    let id = Uuid::now_v7();
+    let cols = columns(reading.measure, reading.values);
+    let actor = grant.actor().map(|u| u.0);
+    let taken = DbTime::truncate(reading.taken_at);
+    let added = on_db!(db, write, |p| async {
+        let mut tx = p.begin().await?;
+        // Readings for one person are added one at a time, so two readings at once both see each other.
+        sqlx::query("UPDATE people SET id = id WHERE id = $1")
+            .bind(person.0)
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query(
+            "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, device, \
+             entered_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
+        )
+        .bind(id)
+        .bind(person.0)
+        .bind(reading.measure.code())
+        .bind(DbTime(taken))
+        .bind(cols[0])
+        .bind(cols[1])
+        .bind(cols[2])
+        .bind(reading.note)
+        .bind(reading.source)
+        .bind(reading.device)
+        .bind(actor)
+        .bind(DbTime(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Ok::<_, sqlx::Error>(Added::Duplicate);
+        }
+        if reading.measure == Measure::Weight
+            && let Some(weight) = reading.values.get("value")
+        {
+            let height: Option<Option<i64>> = sqlx::query_scalar(
+                "SELECT value_1 FROM readings WHERE person_id = $1 AND measure = 'height' \
+                 ORDER BY taken_at DESC LIMIT 1",
+            )
+            .bind(person.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(b) = height.flatten().and_then(|h| bmi(*weight, Milli(h))) {
+                sqlx::query(
+                    "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, \
+                     device, entered_by, recorded_at) VALUES ($1, $2, 'bmi', $3, $4, NULL, NULL, NULL, 'derived', \
+                     NULL, $5, $6) ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
+                )
+                .bind(Uuid::now_v7())
+                .bind(person.0)
+                .bind(DbTime(taken))
+                .bind(b.0)
+                .bind(actor)
+                .bind(DbTime(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let mut fired = Vec::new();
+        for rule in &rules {
+            let Some(value) = reading.values.get(rule.component.as_str()) else {
+                continue;
+            };
+            if let Some(f) = evaluate_in_tx!(
+                tx,
+                person,
+                id,
+                taken,
+                *value,
+                rule,
+                version,
+                &recipients,
+                mail,
+                actor,
+                now
+            )? {
+                fired.push(f);
+            }
+        }
+        tx.commit().await?;
+        Ok(Added::Added { id, fired })
+    }
+    .await)?;
+    Ok(Ok(added))
+}
+
+/// What a batch of readings from a file did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub added: usize,
+    pub duplicates: usize,
+    pub fired: Vec<Fired>,
+}
+
+/// Adds many readings (from a file or a device) in one transaction; those the person already has are skipped.
+/// Alert rules are checked against the newest new reading of each measure, when it is recent enough for the rule
+/// to matter now (within its window of today), so importing years of history does not raise years of alerts.
+pub async fn add_batch(
+    db: &Db,
+    grant: &Grant,
+    batch: &[NewReading<'_>],
+    mail: &AlertMail,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<BatchOutcome, Denied>> {
+    if !can(grant, Action::Write) {
+        return Ok(Err(Denied));
+    }
+    let person = grant.person();
+    let (version, rules) = plan_rules(db, person).await?;
+    let recipients = if rules.is_empty() {
+        Recipients::default()
+    } else {
+        recipients(db, person, now).await?
+    };
+    let actor = grant.actor().map(|u| u.0);
+    let outcome = on_db!(db, write, |p| async {
+        let mut tx = p.begin().await?;
+        sqlx::query("UPDATE people SET id = id WHERE id = $1")
+            .bind(person.0)
+            .execute(&mut *tx)
+            .await?;
+        let mut outcome = BatchOutcome::default();
+        // The newest reading added of each measure: (id, taken, values).
+        let mut newest: BTreeMap<Measure, (Uuid, OffsetDateTime, &Values)> = BTreeMap::new();
+        for r in batch {
+            let id = Uuid::now_v7();
+            let cols = columns(r.measure, r.values);
+            let taken = DbTime::truncate(r.taken_at);
+            let n = sqlx::query(
+                "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, \
+                 device, entered_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
+            )
+            .bind(id)
+            .bind(person.0)
+            .bind(r.measure.code())
+            .bind(DbTime(taken))
+            .bind(cols[0])
+            .bind(cols[1])
+            .bind(cols[2])
+            .bind(r.note)
+            .bind(r.source)
+            .bind(r.device)
+            .bind(actor)
+            .bind(DbTime(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                outcome.duplicates += 1;
+                continue;
+            }
+            outcome.added += 1;
+            if newest.get(&r.measure).is_none_or(|(_, t, _)| *t < taken) {
+                newest.insert(r.measure, (id, taken, r.values));
+            }
+        }
+        for rule in &rules {
+            let Some((id, taken, values)) = newest.get(&rule.measure) else {
+                continue;
+            };
+            let Some(value) = values.get(rule.component.as_str()) else {
+                continue;
+            };
+            if now - *taken > rule.window() {
+                continue;
+            }
+            if let Some(f) = evaluate_in_tx!(
+                tx,
+                person,
+                *id,
+                *taken,
+                *value,
+                rule,
+                version,
+                &recipients,
+                mail,
+                actor,
+                now
+            )? {
+                outcome.fired.push(f);
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(outcome)
+    }
+    .await)?;
+    Ok(Ok(outcome))
+}
