@@ -7,6 +7,7 @@ use carepact_domain::care_plan::{ActionOwner, ActionStatus, Contingency, Goal, P
 use carepact_domain::consent::{Action, Consent, Grantee, Labels, Request, Section, Sections, Sensitivity};
 use carepact_domain::identity::PersonId;
 use carepact_domain::identity::{Email, NewPerson, OrganisationKind, Role};
+use carepact_domain::questionnaire::{AnswerValue, Answers, FREQUENCY_ANSWERS, Instrument};
 use carepact_domain::readings::{AlertRule, Comparison, Level, Measure, Milli, Target};
 use carepact_store::access::{Ask, authorize};
 use carepact_store::people::{self, AccountStart};
@@ -152,6 +153,11 @@ struct DemoCare {
     /// Readings that cross an agreed threshold: (measure, days ago, values in thousandths, what became of the
     /// alert).
     spikes: &'static [(Measure, i64, [i64; 3], AlertEnd)],
+    /// Questionnaires answered about once a month, oldest first: the instrument and a level for each answer (a
+    /// total for PHQ-9 and GAD-7, a 0–10 wellbeing for ONS4, a 1–10 confidence for SEMCD-6).
+    answered: &'static [(Instrument, &'static [i64])],
+    /// A questionnaire the named contact has asked for: instrument, every how many days, due in how many days.
+    asked: Option<(Instrument, i64, i64)>,
 }
 
 /// A measure the person records regularly: every so many days at about the same hour, around a usual value.
@@ -322,6 +328,8 @@ const PEOPLE: &[DemoPerson] = &[
                     AlertEnd::Acknowledged,
                 ),
             ],
+            answered: &[(Instrument::Semcd6, &[5, 6, 6, 7]), (Instrument::Ons4, &[6, 7])],
+            asked: Some((Instrument::Ons4, 84, 10)),
         },
     },
     DemoPerson {
@@ -450,6 +458,12 @@ const PEOPLE: &[DemoPerson] = &[
                 },
             ],
             spikes: &[(Measure::OxygenSaturation, 2, [91_000, 0, 0], AlertEnd::Open)],
+            answered: &[
+                (Instrument::Gad7, &[14, 12, 11, 9]),
+                (Instrument::Phq9, &[11, 9, 8]),
+                (Instrument::Ons4, &[5, 6]),
+            ],
+            asked: Some((Instrument::Gad7, 28, -1)),
         },
     },
     DemoPerson {
@@ -538,6 +552,8 @@ const PEOPLE: &[DemoPerson] = &[
                 (Measure::Weight, 1, [60_300, 0, 0], AlertEnd::Snoozed),
                 (Measure::Weight, 0, [60_500, 0, 0], AlertEnd::Snoozed),
             ],
+            answered: &[(Instrument::Ons4, &[6, 6, 7]), (Instrument::Phq9, &[6, 5])],
+            asked: None,
         },
     },
 ];
@@ -548,6 +564,7 @@ pub async fn load_if_empty(state: &AppState) -> anyhow::Result<Option<Vec<DemoAc
         return Ok(None);
     }
     let now = state.now();
+    crate::pages::questionnaires::ensure_builtin(state).await?;
     let hash = state.passwords.hash(DEMO_PASSWORD).await?;
     let mut accounts = Vec::new();
     let admin = Email::parse("admin@carepact.example").map_err(anyhow::Error::msg)?;
@@ -833,7 +850,111 @@ async fn seed_care(
 
     let own_readings = grant(&owner, "person", Section::Readings).await?;
     let their_readings = grant(&contact, "professional", Section::Readings).await?;
-    seed_readings(state, &own_readings, &their_readings, care, now).await
+    seed_readings(state, &own_readings, &their_readings, care, now).await?;
+    let own_answers = grant(&owner, "person", Section::Questionnaires).await?;
+    let their_answers = grant(&contact, "professional", Section::Questionnaires).await?;
+    seed_questionnaires(state, &own_answers, &their_answers, care, now).await
+}
+
+/// Answers that give an instrument about the `level` asked for: a PHQ-9 or GAD-7 total spread over the items
+/// (never on PHQ-9's item 9), ONS4's four answers around a wellbeing, SEMCD-6's six around a confidence.
+fn demo_answers(instrument: Instrument, level: i64) -> Answers {
+    let choice = |score: i64| {
+        let code = FREQUENCY_ANSWERS
+            .iter()
+            .find(|(_, s)| *s == score.clamp(0, 3))
+            .map_or("LA6568-5", |(c, _)| *c);
+        AnswerValue::Code(code.into())
+    };
+    let spread = |prefix: &str, items: i64, total: i64| -> Answers {
+        (1..=items)
+            .map(|i| {
+                let share = total / items + i64::from(i <= total % items);
+                (format!("{prefix}-{i}"), choice(share))
+            })
+            .collect()
+    };
+    match instrument {
+        Instrument::Phq9 => {
+            let mut a = spread("phq9", 8, level);
+            a.insert("phq9-9".into(), choice(0));
+            a
+        }
+        Instrument::Gad7 => spread("gad7", 7, level),
+        Instrument::Ons4 => [
+            ("ons4-life-satisfaction", level),
+            ("ons4-worthwhile", (level + 1).min(10)),
+            ("ons4-happiness", level),
+            ("ons4-anxiety", (9 - level).clamp(0, 10)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), AnswerValue::Integer(v)))
+        .collect(),
+        Instrument::Semcd6 => (1..=6)
+            .map(|i| {
+                (
+                    format!("semcd6-{i}"),
+                    AnswerValue::Integer((level + i % 2).clamp(1, 10)),
+                )
+            })
+            .collect(),
+        Instrument::Collaborate => (1..=3)
+            .map(|i| (format!("collaborate-{i}"), AnswerValue::Integer(level.clamp(0, 9))))
+            .collect(),
+    }
+}
+
+/// Questionnaires answered about once a month, and one the named contact has asked for.
+async fn seed_questionnaires(
+    state: &AppState,
+    own: &carepact_store::access::Grant,
+    contact: &carepact_store::access::Grant,
+    care: &DemoCare,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    use carepact_store::questionnaires::{self as store, NewResponse};
+    for (instrument, levels) in care.answered {
+        let def = store::by_url(&state.db, instrument.url(), None)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("built-in questionnaire missing"))?;
+        let count = i64::try_from(levels.len()).unwrap_or(0);
+        for (i, level) in (0..).zip(levels.iter()) {
+            let answers = demo_answers(*instrument, *level);
+            let score = instrument.score(&answers);
+            let at = now - time::Duration::days(30 * (count - i) - 3) - time::Duration::hours(5);
+            let answers_json = serde_json::to_string(&answers)?;
+            let score_json = score.as_ref().map(serde_json::to_string).transpose()?;
+            let new = NewResponse {
+                questionnaire: def.id,
+                assignment: None,
+                authored_at: at,
+                source: "person",
+                answers: &answers_json,
+                score: score_json.as_deref(),
+                headline: score.as_ref().and_then(|s| s.headline.as_ref()).map(|h| h.value_tenths),
+                urgent: None,
+            };
+            store::respond(&state.db, own, &new, at)
+                .await?
+                .map_err(|_| anyhow::anyhow!("demo answers refused"))?;
+        }
+    }
+    if let Some((instrument, every, due_in)) = care.asked {
+        let def = store::by_url(&state.db, instrument.url(), None)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("built-in questionnaire missing"))?;
+        store::assign(
+            &state.db,
+            contact,
+            def.id,
+            Some(every),
+            now + time::Duration::days(due_in),
+            now - time::Duration::days(20),
+        )
+        .await?
+        .map_err(|_| anyhow::anyhow!("demo assignment refused"))?;
+    }
+    Ok(())
 }
 
 /// Months of readings, most of them in one transaction; then, one at a time as if just taken, the readings that

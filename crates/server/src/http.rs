@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router {
 /// Serves until Ctrl-C or SIGTERM, then stops taking connections, finishes requests in flight, stops the outbox
 /// worker and closes the database.
 pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    // The built-in questionnaires (PHQ-9, GAD-7, ONS4, CollaboRATE, SEMCD-6) are stored before anyone asks.
+    pages::questionnaires::ensure_builtin(&state).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = state
         .config

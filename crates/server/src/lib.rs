@@ -29,5 +29,6 @@ mod tokens;
 pub use config::Config;
 pub use http::{router, serve};
 pub use pages::care_plan::flag_overdue_reviews;
+pub use pages::questionnaires::{ensure_builtin as ensure_builtin_questionnaires, remind_due as remind_questionnaires};
 pub use pages::readings::escalate_alerts;
 pub use state::AppState;

@@ -48,9 +48,8 @@ pub async fn ensure_builtin(
 ) -> Result<usize> {
     let mut added = 0;
     for (instrument, url, version, title, json) in builtins {
-        let n =
-            on_db!(db, write, |p| {
-                sqlx::query(
+        let n = on_db!(db, write, |p| {
+            sqlx::query(
             "INSERT INTO questionnaires (id, url, version, title, instrument, organisation_id, definition, loaded_by, \
              loaded_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, NULL, $7) ON CONFLICT (url, version) DO NOTHING"
         )
@@ -64,7 +63,7 @@ pub async fn ensure_builtin(
         .execute(p)
         .await
         .map(|r| r.rows_affected())
-            })?;
+        })?;
         added += usize::try_from(n).unwrap_or(0);
     }
     Ok(added)
@@ -412,7 +411,7 @@ pub async fn remind(
     db: &Db,
     grant: &Grant,
     assignment: Uuid,
-    notices_for: &dyn Fn(PersonId, UserId) -> Notice,
+    notices_for: &(dyn Fn(PersonId, UserId) -> Notice + Sync),
     now: OffsetDateTime,
 ) -> Result<std::result::Result<bool, Denied>> {
     if !can(grant, Action::Write) {

@@ -33,7 +33,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Every minute until `stop`: removes expired sessions and old sign-in failures, flags overdue care plan reviews,
-/// and passes alerts nobody acknowledged in time up to the next level.
+/// passes alerts nobody acknowledged in time up to the next level, and reminds people of questionnaires due.
 pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let now = state.now();
@@ -48,6 +48,9 @@ pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = crate::pages::readings::escalate_alerts(&state).await {
             tracing::warn!(error = %e, "escalating alerts failed");
+        }
+        if let Err(e) = crate::pages::questionnaires::remind_due(&state).await {
+            tracing::warn!(error = %e, "questionnaire reminders failed");
         }
         tokio::select! {
             _ = stop.changed() => break,
