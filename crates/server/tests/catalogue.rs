@@ -300,6 +300,26 @@ fn every_message_used_exists_and_every_message_is_used() {
             format!("plan-remove-{p}"),
         ]
     }));
+    // Questionnaires: names and explanations by instrument, score parts by key.
+    use carepact_domain::questionnaire::Instrument;
+    used.extend(Instrument::ALL.iter().flat_map(|i| {
+        [
+            format!("questionnaire-name-{}", i.code()),
+            format!("questionnaire-explain-{}", i.code()),
+        ]
+    }));
+    used.extend(
+        [
+            "total",
+            "mean",
+            "top-score",
+            "life-satisfaction",
+            "worthwhile",
+            "happiness",
+            "anxiety",
+        ]
+        .map(|k| format!("questionnaire-part-{k}")),
+    );
     // Alert levels are codes, not messages.
     used.remove("named-contact");
     // Audit entity kinds share message prefixes but are codes, not messages.

@@ -1105,3 +1105,243 @@ rule-words-tell-team = their care team is told.
 rule-words-urgent = Urgent.
 rule-words-escalate = Passed on if not acknowledged within { $hours } hours.
 rule-words-advice = Advice: “{ $advice }”
+
+## Questionnaires
+nav-my-questionnaires = Your questionnaires
+questionnaires-link = Questionnaires
+questionnaires-title = Questionnaires
+questionnaires-intro-own = Short questionnaires help you and your care team see how you are, and how things change over time. Your answers are part of your record, shared only as you choose.
+questionnaires-intro = Questionnaires the person has filled in, and those they have been asked to fill in.
+questionnaires-due-heading = Asked to fill in
+questionnaires-due-none = Nothing has been asked for at the moment.
+questionnaires-due-now = due now
+questionnaires-due-on = due on { $date }
+questionnaires-once = Once only.
+questionnaires-every = { $days ->
+    [7] Every week.
+   *[other] Every { $days } days.
+}
+questionnaires-asked-by = Asked by { $name }.
+questionnaires-end = Stop asking
+questionnaires-fill-heading = Fill in a questionnaire
+questionnaires-assign-heading = Ask them to fill in a questionnaire
+questionnaires-assign-which = Which questionnaire
+questionnaires-assign-choose = Choose a questionnaire
+questionnaires-assign-every = Repeat every how many weeks
+questionnaires-assign-every-hint = Leave empty to ask once. For example, 4 asks again 4 weeks after each answer. They get a reminder when it is due.
+questionnaires-assign = Ask them
+questionnaires-results-heading = Results over time
+questionnaires-results-none = No questionnaires have been filled in yet.
+questionnaires-results-caption = Questionnaires filled in, newest first
+questionnaires-col-when = Filled in
+questionnaires-col-what = Questionnaire
+questionnaires-col-score = Score
+questionnaires-chart-summary = { $count ->
+    [one] 1 answer in the last year, on { $when }: { $latest }.
+   *[other] { $count } answers in the last year. The latest, on { $when }: { $latest }.
+}
+questionnaires-chart-none = No scores in the last year.
+questionnaires-back = Back to questionnaires
+questionnaire-conditional = Answer this only if it applies to you.
+questionnaire-optional = Optional.
+questionnaire-yes = Yes
+questionnaire-no = No
+questionnaire-submit = Send answers
+questionnaire-result-title = Questionnaire answers
+questionnaire-your-score = Your score
+questionnaire-score = Score
+questionnaire-answers = Answers
+questionnaire-entered-by = Filled in by { $name }.
+questionnaire-needs-response = Needs a response
+questionnaire-score-part = { $part }: { $value } out of { $max }
+questionnaire-part-total = Total
+questionnaire-part-mean = Average
+questionnaire-part-top-score = Top score
+questionnaire-part-life-satisfaction = Life satisfaction
+questionnaire-part-worthwhile = Things you do are worthwhile
+questionnaire-part-happiness = Happiness yesterday
+questionnaire-part-anxiety = Anxiety yesterday
+questionnaire-name-phq-9 = Mood (PHQ-9)
+questionnaire-name-gad-7 = Anxiety (GAD-7)
+questionnaire-name-ons4 = Personal wellbeing (ONS4)
+questionnaire-name-collaborate = Being involved in decisions (CollaboRATE)
+questionnaire-name-semcd-6 = Confidence managing your health (SEMCD-6)
+questionnaire-explain-phq-9 = PHQ-9 asks about low mood over the last 2 weeks. Scores go from 0 to 27: below 5 usually means little or no depression, 5 to 9 mild, 10 to 14 moderate, 15 to 19 moderately severe and 20 or more severe. A score is a starting point for a conversation with your care team, not a diagnosis.
+questionnaire-explain-gad-7 = GAD-7 asks about worry and anxiety over the last 2 weeks. Scores go from 0 to 21: below 5 usually means little anxiety, 5 to 9 mild, 10 to 14 moderate and 15 or more severe. Talk to your care team about what would help.
+questionnaire-explain-ons4 = The four wellbeing questions are looked at one by one, never added up. For the first three, higher is better; for anxiety, lower is better.
+questionnaire-explain-collaborate = CollaboRATE asks how much effort was made to involve you in decisions at your last appointment. A top score means every answer was 9 out of 9.
+questionnaire-explain-semcd-6 = This is the average of how confident you feel about six parts of managing your health, from 1 (not at all confident) to 10 (totally confident). Higher means more confident.
+band-phq9-none-or-minimal = none or minimal
+band-phq9-mild = mild
+band-phq9-moderate = moderate
+band-phq9-moderately-severe = moderately severe
+band-phq9-severe = severe
+band-gad7-minimal = minimal
+band-gad7-mild = mild
+band-gad7-moderate = moderate
+band-gad7-severe = severe
+band-ons4-low = low
+band-ons4-medium = medium
+band-ons4-high = high
+band-ons4-very-high = very high
+band-ons4-anxiety-very-low = very low
+band-ons4-anxiety-low = low
+band-ons4-anxiety-medium = medium
+band-ons4-anxiety-high = high
+band-collaborate-top-score = a top score
+band-collaborate-not-top-score = not a top score
+questionnaire-safety-heading-own = You said you have had thoughts of hurting yourself
+questionnaire-safety-heading = Thoughts of self-harm were reported
+questionnaire-safety-1 = Thank you for telling us. You do not have to cope with these thoughts on your own. If you feel you might act on them, get help now:
+questionnaire-safety-999 = Call 999 or go to A&E if you are in danger or have harmed yourself.
+questionnaire-safety-111 = Call 111 and choose the mental health option, any time of day or night.
+questionnaire-safety-samaritans = Call Samaritans free on 116 123, any time, to talk to someone.
+questionnaire-safety-told = Your named contact has been told and will get in touch today.
+questionnaire-safety-staff = The person answered the question about thoughts of self-harm with more than "Not at all". An urgent alert has gone to their named contact. Contact them today.
+questionnaire-error-required = Answer this question
+questionnaire-error-number = Enter a number
+questionnaire-error-too-low = The answer must be { $limit } or more
+questionnaire-error-too-high = The answer must be { $limit } or less
+questionnaire-error-option = Choose one of the answers
+error-questionnaire-choose = Choose a questionnaire
+error-questionnaire-every = Enter a number of weeks from 1 to 52, or leave it empty
+error-questionnaire-json = Paste the questionnaire as FHIR R4 JSON: this is not JSON
+error-questionnaire-invalid = This questionnaire cannot be used: see the problems listed
+error-questionnaire-builtin = That address belongs to one of CarePact's own questionnaires: give yours its own URL
+error-questionnaire-exists = A questionnaire with that URL and version is already loaded: give it a new version
+flash-done-questionnaire-saved = Your answers have been saved.
+flash-done-questionnaire-assigned = They have been asked to fill it in.
+flash-done-questionnaire-ended = They will not be asked again.
+flash-done-questionnaire-loaded = The questionnaire has been loaded.
+org-questionnaires-title = Your organisation's questionnaires
+org-questionnaires-intro = Load questionnaires your organisation uses, as FHIR R4 Questionnaire JSON. Your staff can then ask people to fill them in. CarePact's own questionnaires (PHQ-9, GAD-7, ONS4, CollaboRATE, SEMCD-6) are always there.
+org-questionnaires-none = Your organisation has not loaded any questionnaires.
+org-questionnaires-col-title = Title
+org-questionnaires-col-url = URL
+org-questionnaires-col-version = Version
+org-questionnaires-load = Load a questionnaire
+org-questionnaires-problems = Problems with the questionnaire
+org-questionnaires-col-where = Where
+org-questionnaires-col-problem = Problem
+org-questionnaires-json = Questionnaire (FHIR R4 JSON)
+org-questionnaires-json-hint = Paste the whole Questionnaire resource. Items can be display, choice, integer, decimal, string, text or boolean, with required and simple enableWhen conditions. Licensed questionnaires need your organisation's licence.
+org-questionnaires-submit = Load questionnaire
+email-questionnaire-subject = A CarePact questionnaire is ready for you
+email-questionnaire-body =
+    You have been asked to fill in a questionnaire in CarePact.
+
+    To fill it in, sign in to CarePact:
+    { $link }
+
+    CarePact
+
+## The person's copy of everything: readings and questionnaires
+
+export-readings = { $count ->
+    [0] You have no readings.
+    [one] You have 1 reading. It is in the file as a FHIR Observation.
+   *[other] You have { $count } readings. They are in the file as FHIR Observations.
+}
+export-questionnaires = Questionnaires you answered
+export-responses = { $count ->
+    [0] You have not answered any questionnaires.
+    [one] You answered 1 questionnaire. It is in the file as a FHIR QuestionnaireResponse.
+   *[other] You answered { $count } questionnaires. They are in the file as FHIR QuestionnaireResponses.
+}
+
+## Readings from a CSV file
+
+readings-upload-title = Add readings from a file
+readings-upload-intro = You can add many readings at once from a CSV file, for example one saved from a spreadsheet, or exported from the app of a blood pressure monitor, glucose meter or scales.
+readings-upload-rule-csv = The file must be a CSV file saved as UTF-8 (in a spreadsheet, choose "Save as" and "CSV UTF-8"). Its first row must name the columns.
+readings-upload-rule-one-measure = Each row is one reading of the same measure, with the date and time it was taken.
+readings-upload-rule-twice = Readings already in CarePact (the same measure at the same date and time) are skipped, so adding the same file twice does not add anything twice.
+readings-upload-rule-problems = Rows that cannot be read are listed with their line number, and every other row is still added.
+readings-upload-rule-size = The file must be smaller than { $size } MB, with at most { $rows } rows.
+readings-upload-example-summary = See an example file
+readings-upload-example-intro = A file of blood pressure readings could look like this:
+readings-upload-example-dates = Dates and times can be written like this:
+readings-upload-example-utc = (read as UTC)
+readings-upload-example-midnight = (a date alone is read as midnight UTC)
+readings-upload-example-day-first = (day first, read as UTC)
+readings-upload-measure = What do the readings in the file measure?
+readings-upload-measure-hint = One file holds readings of one measure.
+readings-upload-measure-choose = Choose a measure
+readings-upload-unit = What unit are the readings in?
+readings-upload-unit-hint = Your meter, scales or app will say. CarePact changes other units to the usual one.
+readings-upload-unit-standard = The usual unit (for example mmol/L for blood glucose, kg for weight, mmHg for blood pressure)
+readings-upload-unit-mg-dl = mg/dL (blood glucose only)
+readings-upload-unit-lb = Pounds, lb (weight only)
+readings-upload-columns = Which columns hold what
+readings-upload-columns-hint = Type each column's name as it is written in the first row of the file. Capital letters and spaces at either end do not matter.
+readings-upload-bp-columns = Blood pressure only
+readings-upload-col-date = Date and time column
+readings-upload-col-date-hint = For example 2026-03-15 08:30 or 15/03/2026 08:30. Times without a time zone are read as UTC.
+readings-upload-col-value = Reading column
+readings-upload-col-value-hint = For every measure except blood pressure.
+readings-upload-col-systolic = Systolic column (the higher number)
+readings-upload-col-diastolic = Diastolic column (the lower number)
+readings-upload-col-bp-hint = For blood pressure.
+readings-upload-col-pulse = Pulse column
+readings-upload-col-pulse-hint = Optional. If the file has no column with this name, pulse is left out.
+readings-upload-col-note = Note column
+readings-upload-col-note-hint = Optional. If the file has no column with this name, the readings are added without notes.
+readings-upload-file = Upload a CSV file
+readings-upload-file-hint = A .csv file
+readings-upload-button = Add readings
+readings-upload-error-measure = Choose what the readings in the file measure
+readings-upload-error-unit = Choose the unit the readings are in
+readings-upload-error-unit-measure = Choose a unit that fits the measure: mg/dL is for blood glucose and pounds are for weight
+readings-upload-error-col-date = Enter the name of the column that holds the date and time
+readings-upload-error-col-value = Enter the name of the column that holds the readings
+readings-upload-error-col-systolic = Enter the name of the column that holds the systolic (higher) number
+readings-upload-error-col-diastolic = Enter the name of the column that holds the diastolic (lower) number
+readings-upload-error-no-file = Select a CSV file to upload
+readings-upload-error-too-large = The file is too big. Split it into smaller files and add them one at a time.
+readings-upload-error-unreadable = The file did not arrive whole. Try uploading it again.
+readings-upload-error-empty = The file is empty
+readings-upload-error-not-csv = This is not a CSV file. In your spreadsheet, choose "Save as" and "CSV UTF-8", then upload that file.
+readings-upload-error-no-rows = The file has a first row naming its columns, but no readings under it
+readings-upload-error-column = The file has no column called "{ $column }". Its columns are: { $found }
+readings-upload-error-column-none = The file has no column called "{ $column }"
+readings-upload-problem-utf8 = The row has characters that are not UTF-8 text. Save the file as "CSV UTF-8".
+readings-upload-problem-too-long = The row is too long to be a reading.
+readings-upload-problem-quote = A quoted value is not closed: add the missing quote mark (").
+readings-upload-problem-extra = The row has more values than the first row has columns. A value may have a comma in it without quote marks around it.
+readings-upload-problem-date-missing = There is no date in the "{ $column }" column.
+readings-upload-problem-date = The date and time "{ $text }" cannot be read. Write it like 2026-03-15 08:30.
+readings-upload-problem-future = The date and time is in the future.
+readings-upload-problem-too-old = The date is more than 10 years ago.
+readings-upload-problem-missing = There is no reading in the "{ $column }" column.
+readings-upload-problem-number = "{ $text }" in the "{ $column }" column is not a number.
+readings-upload-problem-range = { $text } in the "{ $column }" column is not between { $min } and { $max } { $unit }.
+readings-upload-problem-bp-order = The lower number (diastolic) must be less than the higher number (systolic).
+readings-upload-problem-note = The note is longer than 2,000 characters.
+readings-upload-problem-clash = Line { $line } has a different reading at the same date and time.
+readings-uploaded-title = Your file has been read
+readings-uploaded-alert = A reading in this file matches an alert agreed in the care plan.
+readings-uploaded-total = Rows of readings in the file
+readings-uploaded-added = Readings added
+readings-uploaded-already = Already in CarePact, so skipped
+readings-uploaded-repeated = Repeated in the file, so skipped
+readings-uploaded-not-taken = Not added because of a problem
+readings-uploaded-nothing-new = No new readings were added.
+readings-uploaded-header-line = The first row naming the columns is on line { $line }. The lines above it were left out.
+readings-uploaded-absent-pulse = The file has no column called "{ $column }", so no pulse readings were added.
+readings-uploaded-absent-note = The file has no column called "{ $column }", so no notes were added.
+readings-uploaded-beyond-heading = Only part of the file was read
+readings-uploaded-beyond = { $count ->
+    [one] The last row was not added, because one file can hold at most 50,000 rows. Put it in a new file and add that.
+   *[other] The last { $count } rows were not added, because one file can hold at most 50,000 rows. Put them in a new file and add that.
+}
+readings-uploaded-problems-caption = Rows not added
+readings-uploaded-col-line = Line
+readings-uploaded-col-problem = Problem
+readings-uploaded-problems-more = { $count ->
+    [one] There is 1 more row with a problem that is not listed.
+   *[other] There are { $count } more rows with problems that are not listed.
+}
+readings-uploaded-fix = To add these rows, fix them in the file and upload it again. The readings already added are skipped.
+readings-uploaded-see = See your { $what } readings
+readings-uploaded-another = Add another file
+readings-uploaded-see-theirs = See their { $what } readings

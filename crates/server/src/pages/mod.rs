@@ -27,7 +27,9 @@ mod messages;
 mod notifications;
 mod people;
 mod queries;
+pub(crate) mod questionnaires;
 pub(crate) mod readings;
+mod readings_upload;
 mod record;
 mod requests;
 mod sharing;
@@ -153,10 +155,34 @@ pub fn routes() -> Router<AppState> {
         .route("/records/{id}/messages/{thread}/pass", post(messages::pass))
         .route("/messages", get(messages::inbox))
         .route("/alerts", get(readings::work_list))
+        .route("/records/{id}/questionnaires", get(questionnaires::list))
+        .route("/records/{id}/questionnaires/assign", post(questionnaires::assign))
+        .route(
+            "/records/{id}/questionnaires/assignments/{assignment}/end",
+            post(questionnaires::end_assignment),
+        )
+        .route(
+            "/records/{id}/questionnaires/responses/{response}",
+            get(questionnaires::result),
+        )
+        .route(
+            "/records/{id}/questionnaires/{questionnaire}/answer",
+            get(questionnaires::answer_form).post(questionnaires::answer),
+        )
+        .route(
+            "/organisations/{id}/questionnaires",
+            get(questionnaires::organisation).post(questionnaires::load),
+        )
         .route("/records/{id}/readings", get(readings::overview))
         .route(
             "/records/{id}/readings/new/{measure}",
             get(readings::new_form).post(readings::add),
+        )
+        .route(
+            "/records/{id}/readings/upload",
+            get(readings_upload::form)
+                .post(readings_upload::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::record_import::UPLOAD_LIMIT)),
         )
         .route("/records/{id}/readings/{measure}", get(readings::measure))
         .route("/records/{id}/alerts/{alert}", get(readings::alert))

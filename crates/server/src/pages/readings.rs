@@ -77,7 +77,7 @@ pub(crate) fn reading_text(tr: Tr<'_>, r: &Reading) -> String {
 }
 
 /// The emails an alert sends: no clinical detail, a link to look.
-fn alert_mail(state: &AppState, tr: Tr<'_>, person: PersonId) -> AlertMail {
+pub(crate) fn alert_mail(state: &AppState, tr: Tr<'_>, person: PersonId) -> AlertMail {
     let base = state.config.public_url.trim_end_matches('/');
     let (subject, body_for_person) =
         crate::mail::compose(tr, "email-alert", &format!("{base}/records/{}/readings", person.0));
@@ -358,7 +358,7 @@ fn taken_at(form: &Fields, now: OffsetDateTime, errors: &mut Errors, tr: Tr<'_>)
 }
 
 /// Where a reading comes from, by who entered it.
-fn source_for(grant: &Grant, user: &User) -> &'static str {
+pub(crate) fn source_for(grant: &Grant, user: &User) -> &'static str {
     if grant.is_owner() {
         "person"
     } else if user.has_role(Role::Carer) {
