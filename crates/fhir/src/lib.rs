@@ -10,6 +10,7 @@
 pub mod audit_event;
 pub mod care_plan;
 pub mod messaging;
+pub mod observation;
 pub mod questionnaire;
 pub mod read;
 pub mod resource;

@@ -31,7 +31,6 @@ use std::fmt::Write as _;
 use time::{Date, Duration, Month, OffsetDateTime};
 
 /// One reading: when it was taken and its value in the chart's unit.
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
     /// When the reading was taken.
@@ -42,7 +41,6 @@ pub struct Point {
 
 /// The shape drawn at each reading of a series. Give each series on a chart a different shape (see
 /// [`Marker::for_index`]) so that colour is never the only way to tell the series apart.
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Marker {
     /// A filled circle.
@@ -55,7 +53,6 @@ pub enum Marker {
     Diamond,
 }
 
-#[allow(dead_code)]
 impl Marker {
     /// Every shape, in the order [`Marker::for_index`] hands them out.
     pub const ALL: [Marker; 4] = [Marker::Circle, Marker::Square, Marker::Triangle, Marker::Diamond];
@@ -67,7 +64,6 @@ impl Marker {
 }
 
 /// One line of readings, such as "Systolic" or "Diastolic".
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug)]
 pub struct Series<'a> {
     /// The name shown in the legend (which appears when a chart has more than one series).
@@ -80,7 +76,6 @@ pub struct Series<'a> {
 
 /// The agreed target range, drawn as a shaded band with solid edges. If `low > high` the two are swapped; a band
 /// with a non-finite bound is not drawn.
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Band {
     /// The bottom of the range.
@@ -91,7 +86,6 @@ pub struct Band {
 
 /// A horizontal reference line, such as an alert threshold. It is drawn dashed, with its label above it (or
 /// below it, near the top of the chart).
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug)]
 pub struct Line<'a> {
     /// Where the line is drawn, in the chart's unit. Non-finite values, and values outside a fixed scale, are
@@ -102,7 +96,6 @@ pub struct Line<'a> {
 }
 
 /// Everything needed to draw one chart. See [`render`].
-#[allow(dead_code)]
 pub struct Chart<'a> {
     /// Unique on the page. It is passed through [`sanitise_id`] and used to build the ids `{id}-title` and
     /// `{id}-desc`, which the `<svg>` names in `aria-labelledby`.
@@ -183,7 +176,6 @@ const PALETTE: [&str; 5] = ["#005eb8", "#330072", "#7c2855", "#212b32", "#007f3b
 
 /// Renders `chart` as an inline `<svg>` element. The result is safe to embed with `|safe`: all caller text is
 /// escaped. It never panics, whatever the input.
-#[allow(dead_code)]
 pub fn render(chart: &Chart) -> String {
     let id = sanitise_id(chart.id);
     let window = Window::new(chart.from, chart.to);
@@ -225,7 +217,6 @@ pub fn render(chart: &Chart) -> String {
 /// Turns `raw` into an id of lowercase ASCII letters, digits and single hyphens: anything else becomes a hyphen,
 /// runs of hyphens become one, and hyphens at either end are dropped. An empty result becomes `chart`, and one
 /// starting with a digit gets `chart-` in front. [`render`] uses `{sanitised}-title` and `{sanitised}-desc`.
-#[allow(dead_code)]
 pub fn sanitise_id(raw: &str) -> String {
     let mut id = String::with_capacity(raw.len());
     for c in raw.chars().map(|c| c.to_ascii_lowercase()) {

@@ -1024,7 +1024,7 @@ async fn seed_readings(
             device: None,
         })
         .collect();
-    readings::add_batch(&state.db, own, &batch, &mail, now - time::Duration::days(121))
+    readings::add_batch(&state.db, own, &batch, &mail, now)
         .await?
         .map_err(|_| anyhow::anyhow!("demo readings refused"))?;
     for (measure, days_ago, v, end) in care.spikes {

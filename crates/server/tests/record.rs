@@ -346,6 +346,7 @@ carepact_testkit::backend_tests! {
         let page = amina.get(&format!("{base}/export")).await?;
         assert_eq!(page.status, axum::http::StatusCode::OK);
         assert!(page.contains("Metformin") && page.contains("943 476 5919"));
+        assert!(page.contains("readings. They are in the file as FHIR Observations."));
         let file = amina.get(&format!("{base}/export.json")).await?;
         assert_eq!(file.status, axum::http::StatusCode::OK);
         assert_eq!(file.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/fhir+json"));
@@ -361,6 +362,18 @@ carepact_testkit::backend_tests! {
         assert_eq!(count("Patient"), 2, "CarePact's own details and the GP's Patient");
         assert!(count("Condition") >= 4 && count("DocumentReference") == 2);
         assert!(count("AuditEvent") >= 3, "the log comes too: {}", count("AuditEvent"));
+        // Her months of home blood pressure readings come as the LOINC panel, about CarePact's Patient (the GP's
+        // Observations are about theirs).
+        let own = format!("urn:uuid:{}", person.0);
+        let bp = bundle["entry"]
+            .as_array()
+            .context("entries")?
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| r["resourceType"] == "Observation" && r["code"]["coding"][0]["code"] == "85354-9")
+            .filter(|r| r["subject"]["reference"] == own.as_str())
+            .count();
+        assert!(bp >= 10, "blood pressure readings as Observations: {bp}");
         // Anyone else, even with consent, cannot export the person's record.
         let mut gp = app.client().signed_in(GP).await?;
         assert_eq!(gp.get(&format!("{base}/export.json")).await?.status, axum::http::StatusCode::NOT_FOUND);

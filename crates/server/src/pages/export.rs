@@ -8,9 +8,13 @@ use axum::response::{IntoResponse, Response};
 use carepact_domain::audit::Event;
 use carepact_domain::consent::{Action, Grantee, Request, Section, Sensitivity};
 use carepact_domain::identity::PersonId;
-use carepact_fhir::audit_event;
+use carepact_domain::questionnaire::{Answers, Questionnaire};
+use carepact_domain::readings::Measure;
+use carepact_fhir::{audit_event, observation, questionnaire};
 use carepact_store::consents::{self, ConsentView};
 use carepact_store::people::{self, Person};
+use carepact_store::questionnaires::{self, Response as StoredResponse};
+use carepact_store::readings::{self, Reading};
 use carepact_store::record::{self, Correction, ItemRow, Note};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -36,6 +40,51 @@ struct Everything {
         carepact_store::messages::ThreadRow,
         Vec<carepact_store::messages::MessageRow>,
     )>,
+    /// Every reading, newest first.
+    readings: Vec<Reading>,
+    /// Every questionnaire response, newest first, with its definition and answers read.
+    responses: Vec<(StoredResponse, Questionnaire, Answers)>,
+}
+
+/// The export holds every reading: the window runs from long before anyone now living was born to the last year
+/// dates are written in, and the limit is far more than anyone records (ten readings a day for fifty years is
+/// 182,500). A person with more (a device sending every minute, say) would get the newest 500,000.
+const READINGS_FROM: time::OffsetDateTime = time::macros::datetime!(1900-01-01 00:00 UTC);
+const READINGS_TO: time::OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+const READINGS_LIMIT: i64 = 500_000;
+/// Every questionnaire response: a weekly questionnaire for a hundred years is 5,200.
+const RESPONSES_LIMIT: i64 = 100_000;
+
+/// Each response with its definition (parsed once for all the responses to it) and its answers. A stored definition
+/// or answers that no longer read are corrupt data: the export fails rather than leave them out without a word.
+async fn read_responses(
+    state: &AppState,
+    responses: Vec<StoredResponse>,
+) -> Result<Vec<(StoredResponse, Questionnaire, Answers)>, AppError> {
+    let mut definitions: std::collections::HashMap<Uuid, Questionnaire> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(responses.len());
+    for r in responses {
+        let q = match definitions.get(&r.questionnaire_id) {
+            Some(q) => q.clone(),
+            None => {
+                let stored = questionnaires::definition(&state.db, r.questionnaire_id)
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("questionnaire {} of response {} is missing", r.questionnaire_id, r.id)
+                    })?;
+                let json: Value = serde_json::from_str(&stored.definition)
+                    .map_err(|e| anyhow::anyhow!("questionnaire {} is not JSON: {e}", stored.id))?;
+                let q = questionnaire::parse(&json)
+                    .map_err(|p| anyhow::anyhow!("questionnaire {} does not parse: {p:?}", stored.id))?;
+                definitions.insert(r.questionnaire_id, q.clone());
+                q
+            }
+        };
+        let answers: Answers = serde_json::from_str(&r.answers)
+            .map_err(|e| anyhow::anyhow!("answers of response {} do not read: {e}", r.id))?;
+        out.push((r, q, answers));
+    }
+    Ok(out)
 }
 
 async fn gather(state: &AppState, session: &Session, id: &str) -> Result<Everything, AppError> {
@@ -64,7 +113,23 @@ async fn gather(state: &AppState, session: &Session, id: &str) -> Result<Everyth
     };
     let plan_grant = own(Section::CarePlan).await?;
     let message_grant = own(Section::Messages).await?;
+    let readings_grant = own(Section::Readings).await?;
+    let questionnaires_grant = own(Section::Questionnaires).await?;
+    let responses = questionnaires::responses(&state.db, &questionnaires_grant, None, RESPONSES_LIMIT)
+        .await?
+        .map_err(denied)?;
     Ok(Everything {
+        readings: readings::list(
+            &state.db,
+            &readings_grant,
+            None,
+            READINGS_FROM,
+            READINGS_TO,
+            READINGS_LIMIT,
+        )
+        .await?
+        .map_err(denied)?,
+        responses: read_responses(state, responses).await?,
         plan: carepact_store::care_plan::get(&state.db, &plan_grant)
             .await?
             .map_err(denied)?,
@@ -240,6 +305,38 @@ fn care_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
     out
 }
 
+/// The readings as Observations and the questionnaire responses as QuestionnaireResponses.
+fn self_report_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
+    let readings = all.readings.iter().map(|r| {
+        observation::observation(&observation::ObservationInput {
+            id: r.id,
+            patient_ref,
+            measure: r.measure,
+            taken: r.taken_at.0,
+            recorded: r.recorded_at.0,
+            values: &r.values,
+            note: r.note.as_deref(),
+            performer_display: r.entered_by.as_deref(),
+            device: r.device.as_deref(),
+        })
+    });
+    let responses = all.responses.iter().map(|(r, q, answers)| {
+        let meta = questionnaire::ResponseMeta {
+            id: r.id,
+            patient_ref,
+            authored: r.authored_at.0,
+            // The person's own answers need no author; someone else's (a carer, a professional) are named.
+            author_display: if r.source == "person" {
+                None
+            } else {
+                r.entered_by.as_deref()
+            },
+        };
+        questionnaire::response(q, answers, &meta)
+    });
+    readings.chain(responses).map(entry).collect()
+}
+
 fn bundle(all: &Everything, now: time::OffsetDateTime) -> Value {
     let patient_ref = format!("urn:uuid:{}", all.person.id.0);
     let mut entries = vec![entry(patient(&all.person))];
@@ -281,6 +378,7 @@ fn bundle(all: &Everything, now: time::OffsetDateTime) -> Value {
         entries.push(entry(audit_event::to_fhir(e, Some(&patient_ref))));
     }
     entries.extend(care_entries(all, &patient_ref));
+    entries.extend(self_report_entries(all, &patient_ref));
     json!({
         "resourceType": "Bundle",
         "id": Uuid::now_v7().to_string(),
@@ -330,6 +428,12 @@ struct PrintPage<'a> {
     corrections: Vec<(String, String, String, String)>,
     consents: Vec<(String, String)>,
     accesses: usize,
+    /// How many readings there are of each measure recorded, in catalogue order.
+    readings: Vec<(String, usize)>,
+    reading_count: usize,
+    /// How many responses there are to each questionnaire, by title.
+    responses: Vec<(String, usize)>,
+    response_count: usize,
 }
 
 /// Everything, as a page to read or print.
@@ -396,7 +500,22 @@ pub async fn printable(
             (v.grantee_name.clone(), status)
         })
         .collect();
+    let readings = Measure::ALL
+        .into_iter()
+        .map(|m| (m, all.readings.iter().filter(|r| r.measure == m).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(m, n)| (c.t(&format!("measure-{}", m.code())), n))
+        .collect();
+    let mut by_title: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (r, _, _) in &all.responses {
+        *by_title.entry(r.title.as_str()).or_default() += 1;
+    }
+    let responses = by_title.into_iter().map(|(t, n)| (t.to_owned(), n)).collect();
     let page = PrintPage {
+        readings,
+        reading_count: all.readings.len(),
+        responses,
+        response_count: all.responses.len(),
         base,
         person: all.person,
         groups,

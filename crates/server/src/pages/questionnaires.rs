@@ -299,20 +299,14 @@ fn charts(c: &Chrome<'_>, responses: &[store::Response], now: OffsetDateTime) ->
                 .iter()
                 .find_map(|(_, s)| s.parts.first().map(|p| p.max_tenths as f64 / 10.0))
                 .unwrap_or(10.0);
-            let markers = [
-                chart::Marker::Circle,
-                chart::Marker::Square,
-                chart::Marker::Triangle,
-                chart::Marker::Diamond,
-            ];
             let series = points
                 .iter()
                 .zip(labels.iter())
-                .zip(markers)
-                .map(|((p, l), marker)| chart::Series {
+                .enumerate()
+                .map(|(i, (p, l))| chart::Series {
                     label: l.as_str(),
                     points: p.as_slice(),
-                    marker,
+                    marker: chart::Marker::for_index(i),
                 })
                 .collect();
             let title = c.t(&format!("questionnaire-name-{}", instrument.code()));

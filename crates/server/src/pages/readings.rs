@@ -481,10 +481,6 @@ struct MeasurePage<'a> {
     target: Option<String>,
 }
 
-fn markers() -> [chart::Marker; 3] {
-    [chart::Marker::Circle, chart::Marker::Square, chart::Marker::Triangle]
-}
-
 pub async fn measure(
     State(state): State<AppState>,
     session: Session,
@@ -683,11 +679,11 @@ fn draw(
         .iter()
         .zip(points.iter())
         .zip(labels.iter())
-        .zip(markers())
-        .map(|(((_, points), label), marker)| chart::Series {
+        .enumerate()
+        .map(|(i, ((_, points), label))| chart::Series {
             label: label.as_str(),
             points: points.as_slice(),
-            marker,
+            marker: chart::Marker::for_index(i),
         })
         .collect();
     let line_labels: Vec<(f64, String)> = rules

@@ -99,6 +99,16 @@ impl Form {
         Self(fields)
     }
 
+    /// The fields sent, and the usual value of any field that did not arrive.
+    fn or_defaults(mut self) -> Self {
+        for (name, value) in Self::defaults().0 {
+            if !self.0.iter().any(|(k, _)| *k == name) {
+                self.0.push((name, value));
+            }
+        }
+        self
+    }
+
     fn get(&self, name: &str) -> &str {
         self.0
             .iter()
@@ -654,7 +664,8 @@ fn parse<R: BufRead>(
         )
         .collect();
     let mut first: Option<Vec<String>> = None;
-    let mut header: Option<(u64, Vec<String>)> = None;
+    // The header row: its line, its column names as compared, and as written.
+    let mut header: Option<(u64, Vec<String>, Vec<String>)> = None;
     let mut searched = 0;
     while searched < HEADER_SEARCH {
         let Some((line, record)) = csv.next_record()? else {
@@ -680,11 +691,15 @@ fn parse<R: BufRead>(
             );
         }
         if required.iter().all(|(_, col)| names.contains(&normalise(col))) {
-            header = Some((line, names));
+            let shown = fields
+                .iter()
+                .map(|f| f.trim_start_matches('\u{feff}').trim().to_owned())
+                .collect();
+            header = Some((line, names, shown));
             break;
         }
     }
-    let Some((header_line, names)) = header else {
+    let Some((header_line, names, shown)) = header else {
         return Ok(Err(match first {
             None => FileProblem::Empty,
             Some(columns) => {
@@ -708,10 +723,11 @@ fn parse<R: BufRead>(
         ..Parsed::default()
     };
     let date_at = index(&mapping.date).unwrap_or(0);
+    let date_column = shown.get(date_at).cloned().unwrap_or_default();
     let mut columns = Vec::new();
     for (c, field, name) in &mapping.components {
         match index(name) {
-            Some(i) => columns.push((*c, Some((i, name.clone())))),
+            Some(i) => columns.push((*c, Some((i, shown.get(i).cloned().unwrap_or_default())))),
             None => {
                 if !name.is_empty() {
                     parsed.absent.push((field, name.clone()));
@@ -749,7 +765,7 @@ fn parse<R: BufRead>(
             &fields,
             names.len(),
             date_at,
-            &mapping.date,
+            &date_column,
             &columns,
             note_at,
             mapping,
@@ -1160,6 +1176,11 @@ pub async fn upload(
                 UploadError::Unreadable => "readings-upload-error-unreadable",
             };
             errors.add(tr, FILE_FIELD, message);
+            if matches!(e, UploadError::TooLarge | UploadError::Unreadable) {
+                // The body stopped part way: the fields that did not arrive are not the person's mistake.
+                let form = form.or_defaults();
+                return form_page(&state, &session, &grant, &id, form, errors, status).await;
+            }
             None
         }
     };
@@ -1422,7 +1443,7 @@ mod tests {
         assert_eq!(parsed.problems[1].problems, [Problem::Date("soon".into())]);
         assert!(matches!(parsed.problems[3].problems[0], Problem::OutOfRange { ref max, .. } if max == "50.0"));
         assert_eq!(parsed.problems[4].problems, [Problem::Future]);
-        assert_eq!(parsed.problems[5].problems, [Problem::ValueMissing("value".into())]);
+        assert_eq!(parsed.problems[5].problems, [Problem::ValueMissing("Value".into())]);
     }
 
     #[test]
