@@ -463,7 +463,7 @@ const PEOPLE: &[DemoPerson] = &[
                 (Instrument::Phq9, &[11, 9, 8]),
                 (Instrument::Ons4, &[5, 6]),
             ],
-            asked: Some((Instrument::Gad7, 28, -1)),
+            asked: Some((Instrument::Gad7, 28, 3)),
         },
     },
     DemoPerson {
@@ -1048,13 +1048,24 @@ async fn seed_readings(
             let later = at + time::Duration::hours(3);
             match end {
                 AlertEnd::Acknowledged => {
-                    let _ = carepact_store::alerts::acknowledge(&state.db, contact, f.alert, later).await?;
+                    carepact_store::alerts::acknowledge(&state.db, contact, f.alert, later)
+                        .await?
+                        .map_err(|_| anyhow::anyhow!("demo acknowledgement refused"))?;
                 }
                 AlertEnd::Snoozed => {
                     let until = now + time::Duration::hours(20);
-                    let _ = carepact_store::alerts::snooze(&state.db, contact, f.alert, until, later.min(now)).await?;
+                    carepact_store::alerts::snooze(&state.db, contact, f.alert, until, later.min(now))
+                        .await?
+                        .map_err(|_| anyhow::anyhow!("demo snooze refused"))?;
                 }
-                AlertEnd::Open => {}
+                AlertEnd::Open => {
+                    // Nobody acknowledged it in time, so it has already gone on to the care team: nothing is due
+                    // to escalate (or be emailed about) when the demo starts.
+                    let due = at + time::Duration::hours(i64::from(f.rule.escalate_after_hours) + 1);
+                    carepact_store::alerts::escalate(&state.db, contact, f.alert, &mail, due.min(now))
+                        .await?
+                        .map_err(|_| anyhow::anyhow!("demo escalation refused"))?;
+                }
             }
         }
     }
