@@ -94,3 +94,33 @@ async fn decide(
     };
     decision.map_err(|_| AppError::NotFound)
 }
+
+/// For a background job: CarePact itself, as the operator, asks the choke point for `action` on the general items
+/// of one section of `person`'s data, so the job's read or write shows in the person's log. `None` when refused
+/// (the person no longer exists).
+pub async fn job_grant(
+    state: &AppState,
+    person: PersonId,
+    section: carepact_domain::consent::Section,
+    action: carepact_domain::consent::Action,
+    entity: &str,
+) -> anyhow::Result<Option<Grant>> {
+    let request = Request {
+        section,
+        label: carepact_domain::consent::Sensitivity::General,
+        action,
+    };
+    Ok(
+        carepact_store::access::authorize_operator(&state.db, &state.audit, person, request, entity, state.now())
+            .await?
+            .ok(),
+    )
+}
+
+/// The words a background job writes in (emails it sends): the service's default language.
+pub fn job_tr(state: &AppState) -> crate::i18n::Tr<'_> {
+    crate::i18n::Tr {
+        catalogue: &state.catalogue,
+        lang: state.catalogue.negotiate(None, None),
+    }
+}

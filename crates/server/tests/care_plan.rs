@@ -10,14 +10,6 @@ use carepact_domain::identity::Email;
 use carepact_store::{organisations, people, users};
 use support::*;
 
-async fn amina_base(app: &TestApp) -> anyhow::Result<String> {
-    let user = users::find_by_email(&app.state.db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?)
-        .await?
-        .context("user")?;
-    let person = people::id_for_user(&app.state.db, user.id).await?.context("person")?;
-    Ok(format!("/records/{person}"))
-}
-
 /// The plan version the form on `page` was started from.
 fn version_on(page: &Page) -> anyhow::Result<String> {
     let body = &page.body;

@@ -12,14 +12,6 @@ use carepact_store::care_team::{self, Availability};
 use carepact_store::{organisations, people, users};
 use support::*;
 
-async fn amina_base(app: &TestApp) -> anyhow::Result<String> {
-    let user = users::find_by_email(&app.state.db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?)
-        .await?
-        .context("user")?;
-    let person = people::id_for_user(&app.state.db, user.id).await?.context("person")?;
-    Ok(format!("/records/{person}"))
-}
-
 async fn user_id(app: &TestApp, email: &str) -> anyhow::Result<UserId> {
     Ok(
         users::find_by_email(&app.state.db, &Email::parse(email).map_err(anyhow::Error::msg)?)

@@ -16,14 +16,6 @@ const NOT_AT_ALL: &str = "LA6568-5";
 const SEVERAL_DAYS: &str = "LA6569-3";
 const MORE_THAN_HALF: &str = "LA6570-1";
 
-async fn amina_base(app: &TestApp) -> anyhow::Result<String> {
-    let user = users::find_by_email(&app.state.db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?)
-        .await?
-        .context("user")?;
-    let person = people::id_for_user(&app.state.db, user.id).await?.context("person")?;
-    Ok(format!("/records/{person}"))
-}
-
 /// The link on `html` whose text is `text`: its href.
 fn link_to(html: &str, text: &str) -> Option<String> {
     let at = html.find(&format!(">{text}</a>"))?;

@@ -12,14 +12,6 @@ use carepact_server::mail;
 use carepact_store::{people, users};
 use support::*;
 
-async fn amina_base(app: &TestApp) -> anyhow::Result<String> {
-    let user = users::find_by_email(&app.state.db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?)
-        .await?
-        .context("user")?;
-    let person = people::id_for_user(&app.state.db, user.id).await?.context("person")?;
-    Ok(format!("/records/{person}"))
-}
-
 const NINA: &str = "nina.clarke@carepact.example";
 
 /// The plan's latest version, from the hidden field of an edit form.

@@ -14,14 +14,6 @@ use time::{Duration, OffsetDateTime};
 
 const NINA: &str = "nina.clarke@carepact.example";
 
-async fn amina_base(app: &TestApp) -> anyhow::Result<String> {
-    let user = users::find_by_email(&app.state.db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?)
-        .await?
-        .context("user")?;
-    let person = people::id_for_user(&app.state.db, user.id).await?.context("person")?;
-    Ok(format!("/records/{person}"))
-}
-
 /// A `multipart/form-data` body as a browser sends the upload form: the CSRF token first, the other fields, the file.
 fn upload_body(csrf: &str, fields: &[(&str, &str)], file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "----CarePactReadingsBoundary4k2J9xQ";

@@ -344,6 +344,35 @@ pub enum Added {
     Duplicate,
 }
 
+/// Inserts one reading inside an open transaction unless the person already has one of that measure at that
+/// moment. Evaluates to the number of rows added (0 or 1).
+macro_rules! insert_reading {
+    ($tx:expr, $id:expr, $person:expr, $reading:expr, $taken:expr, $actor:expr, $now:expr) => {{
+        let r: &NewReading<'_> = $reading;
+        let cols = columns(r.measure, r.values);
+        sqlx::query(
+            "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, device, \
+             entered_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
+        )
+        .bind($id)
+        .bind($person.0)
+        .bind(r.measure.code())
+        .bind(DbTime($taken))
+        .bind(cols[0])
+        .bind(cols[1])
+        .bind(cols[2])
+        .bind(r.note)
+        .bind(r.source)
+        .bind(r.device)
+        .bind($actor)
+        .bind(DbTime($now))
+        .execute($tx)
+        .await
+        .map(|done| done.rows_affected())
+    }};
+}
+
 /// Records what happened to an alert, inside an open transaction.
 macro_rules! insert_event {
     ($tx:expr, $alert:expr, $what:expr, $level:expr, $actor:expr, $now:expr) => {
@@ -488,7 +517,6 @@ pub async fn add(
         recipients(db, person, now).await?
     };
     let id = Uuid::now_v7();
-    let cols = columns(reading.measure, reading.values);
     let actor = grant.actor().map(|u| u.0);
     let taken = DbTime::truncate(reading.taken_at);
     let added = on_db!(db, write, |p| async {
@@ -498,26 +526,7 @@ pub async fn add(
             .bind(person.0)
             .execute(&mut *tx)
             .await?;
-        let n = sqlx::query(
-            "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, device, \
-             entered_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
-        )
-        .bind(id)
-        .bind(person.0)
-        .bind(reading.measure.code())
-        .bind(DbTime(taken))
-        .bind(cols[0])
-        .bind(cols[1])
-        .bind(cols[2])
-        .bind(reading.note)
-        .bind(reading.source)
-        .bind(reading.device)
-        .bind(actor)
-        .bind(DbTime(now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let n = insert_reading!(&mut *tx, id, person, reading, taken, actor, now)?;
         if n == 0 {
             return Ok::<_, sqlx::Error>(Added::Duplicate);
         }
@@ -615,28 +624,8 @@ pub async fn add_batch(
         let mut newest: BTreeMap<Measure, (Uuid, OffsetDateTime, &Values)> = BTreeMap::new();
         for r in batch {
             let id = Uuid::now_v7();
-            let cols = columns(r.measure, r.values);
             let taken = DbTime::truncate(r.taken_at);
-            let n = sqlx::query(
-                "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, \
-                 device, entered_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
-            )
-            .bind(id)
-            .bind(person.0)
-            .bind(r.measure.code())
-            .bind(DbTime(taken))
-            .bind(cols[0])
-            .bind(cols[1])
-            .bind(cols[2])
-            .bind(r.note)
-            .bind(r.source)
-            .bind(r.device)
-            .bind(actor)
-            .bind(DbTime(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = insert_reading!(&mut *tx, id, person, r, taken, actor, now)?;
             if n == 0 {
                 outcome.duplicates += 1;
                 continue;

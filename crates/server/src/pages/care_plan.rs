@@ -1443,29 +1443,15 @@ pub async fn compare_versions(
 /// by email for those who want it). Run by the housekeeping loop; safe on several nodes at once.
 pub async fn flag_overdue_reviews(state: &AppState) -> anyhow::Result<usize> {
     let now = state.now();
-    let tr = crate::i18n::Tr {
-        catalogue: &state.catalogue,
-        lang: state.catalogue.negotiate(None, None),
-    };
+    let tr = crate::access::job_tr(state);
     let mut flagged = 0;
     for (plan, person, review_date) in care_plan::overdue_unflagged(&state.db, now.date()).await? {
         let person = PersonId(person);
         // A job too passes the choke point: CarePact itself reads the plan's review date, recorded in the log.
-        let request = carepact_domain::consent::Request {
-            section: Section::CarePlan,
-            label: carepact_domain::consent::Sensitivity::General,
-            action: Action::Read,
-        };
-        let decided = carepact_store::access::authorize_operator(
-            &state.db,
-            &state.audit,
-            person,
-            request,
-            "plan-review-due",
-            now,
-        )
-        .await?;
-        if decided.is_err() {
+        if crate::access::job_grant(state, person, Section::CarePlan, Action::Read, "plan-review-due")
+            .await?
+            .is_none()
+        {
             continue;
         }
         let link = format!("/records/{}/plan", person.0);

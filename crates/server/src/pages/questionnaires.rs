@@ -737,28 +737,18 @@ pub async fn end_assignment(
 /// opened through the choke point as the operator.
 pub async fn remind_due(state: &AppState) -> anyhow::Result<usize> {
     let now = state.now();
-    let tr = Tr {
-        catalogue: &state.catalogue,
-        lang: state.catalogue.negotiate(None, None),
-    };
+    let tr = crate::access::job_tr(state);
     let mut sent = 0;
     for (assignment, person) in store::reminders_due(&state.db, now, 100).await? {
         let person = PersonId(person);
-        let request = carepact_domain::consent::Request {
-            section: Section::Questionnaires,
-            label: carepact_domain::consent::Sensitivity::General,
-            action: Action::Write,
-        };
-        let Ok(g) = carepact_store::access::authorize_operator(
-            &state.db,
-            &state.audit,
+        let grant = crate::access::job_grant(
+            state,
             person,
-            request,
+            Section::Questionnaires,
+            Action::Write,
             "questionnaire-reminder",
-            now,
-        )
-        .await?
-        else {
+        );
+        let Some(g) = grant.await? else {
             continue;
         };
         let link = format!("/records/{}/questionnaires", person.0);

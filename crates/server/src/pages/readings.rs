@@ -950,28 +950,12 @@ pub async fn work_list(State(state): State<AppState>, session: Session) -> Resul
 /// each alert's person is opened through the choke point as the operator.
 pub async fn escalate_alerts(state: &AppState) -> anyhow::Result<usize> {
     let now = state.now();
-    let tr = Tr {
-        catalogue: &state.catalogue,
-        lang: state.catalogue.negotiate(None, None),
-    };
+    let tr = crate::access::job_tr(state);
     let mut passed = 0;
     for (alert, person) in alerts::due(&state.db, now, 100).await? {
         let person = PersonId(person);
-        let request = carepact_domain::consent::Request {
-            section: Section::Readings,
-            label: carepact_domain::consent::Sensitivity::General,
-            action: Action::Write,
-        };
-        let Ok(g) = carepact_store::access::authorize_operator(
-            &state.db,
-            &state.audit,
-            person,
-            request,
-            "alert-escalation",
-            now,
-        )
-        .await?
-        else {
+        let grant = crate::access::job_grant(state, person, Section::Readings, Action::Write, "alert-escalation");
+        let Some(g) = grant.await? else {
             continue;
         };
         let mail = alert_mail(state, tr, person);

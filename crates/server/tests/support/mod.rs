@@ -287,3 +287,16 @@ pub fn link_in(text: &str, prefix: &str) -> Option<String> {
         .unwrap_or(text.len());
     Some(text[start..end].to_owned())
 }
+
+/// The base of Amina's pages (`/records/{her id}`): the demo person most tests follow.
+#[allow(dead_code)]
+pub async fn amina_base(app: &TestApp) -> Result<String> {
+    let email = carepact_domain::identity::Email::parse(PERSON).map_err(anyhow::Error::msg)?;
+    let user = carepact_store::users::find_by_email(&app.state.db, &email)
+        .await?
+        .context("user")?;
+    let person = carepact_store::people::id_for_user(&app.state.db, user.id)
+        .await?
+        .context("person")?;
+    Ok(format!("/records/{person}"))
+}
