@@ -6,8 +6,7 @@ mod support;
 
 use anyhow::Context;
 use axum::http::StatusCode;
-use carepact_domain::identity::Email;
-use carepact_store::{organisations, people, users};
+use carepact_store::organisations;
 use support::*;
 
 /// The plan version the form on `page` was started from.

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use carepact_domain::identity::{Email, UserId};
 use carepact_server::mail;
 use carepact_store::care_team::{self, Availability};
-use carepact_store::{organisations, people, users};
+use carepact_store::{organisations, users};
 use support::*;
 
 async fn user_id(app: &TestApp, email: &str) -> anyhow::Result<UserId> {

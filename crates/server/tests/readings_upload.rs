@@ -7,8 +7,6 @@ mod support;
 
 use anyhow::Context;
 use axum::http::StatusCode;
-use carepact_domain::identity::Email;
-use carepact_store::{people, users};
 use support::*;
 use time::{Duration, OffsetDateTime};
 
