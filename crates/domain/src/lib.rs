@@ -14,6 +14,7 @@ pub mod nhs_number;
 pub mod questionnaire;
 pub mod readings;
 pub mod session;
+pub mod smart;
 pub mod throttle;
 
 pub use clock::{Clock, FakeClock, SystemClock};

@@ -124,3 +124,31 @@ pub fn job_tr(state: &AppState) -> crate::i18n::Tr<'_> {
         lang: state.catalogue.negotiate(None, None),
     }
 }
+
+/// Authorises an app the user connected (SMART on FHIR) to do `request` on `person`'s data, on the user's behalf:
+/// the same decision as for the user themself, recorded with the app named (`app:<client id>`) so the person's log
+/// shows which app read or wrote. Refusal is `AppError::NotFound`.
+pub async fn authorize_app(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+    client_id: &str,
+) -> Result<Grant, AppError> {
+    let actor = actor(user);
+    let role = role_towards(state, user, person).await?;
+    let via = format!("app:{client_id}");
+    let ask = Ask {
+        actor: &actor,
+        role,
+        on_behalf_of: Some(&via),
+        person,
+        request,
+        entity,
+        purpose: "person-access",
+    };
+    access::authorize(&state.db, &state.audit, &ask, state.now())
+        .await?
+        .map_err(|_| AppError::NotFound)
+}

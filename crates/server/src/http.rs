@@ -20,17 +20,21 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::state::AppState;
-use crate::{assets, errors, mail, metrics, pages, session};
+use crate::{assets, errors, fhir_api, mail, metrics, pages, session, smart};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Pages allow scripts, styles and images from CarePact itself only; nothing inline, nothing framed.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
-                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+/// Pages allow scripts, styles and images from CarePact itself only; nothing inline, nothing framed. (The SMART
+/// consent page adds the app's own address to `form-action`: its answer redirects there.)
+pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+                   object-src 'none'";
 
 /// The whole application: pages (with sessions and CSRF), static assets and operations endpoints.
 pub fn router(state: AppState) -> Router {
-    let pages = pages::routes().fallback(errors::not_found).layer(
+    // The SMART pages (an app asking to connect, the person's connected apps, registering apps) are pages too.
+    let pages = pages::routes().merge(smart::routes());
+    let pages = pages.fallback(errors::not_found).layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn_with_state(state.clone(), errors::render_layer))
             .layer(CatchPanicLayer::new())
@@ -49,7 +53,14 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{*path}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon));
 
-    pages.merge(ops).with_state(state.clone()).layer(
+    // The FHIR API: bearer tokens, no cookies, so outside the session and CSRF layers; its errors are
+    // OperationOutcomes, not pages.
+    let fhir = fhir_api::routes().layer(CatchPanicLayer::new());
+    // SMART on FHIR's token and revocation endpoints (and its configuration) are called by apps, not browsers:
+    // like /healthz they skip the session (cookie and CSRF) and error-page layers. Their bodies carry codes and
+    // tokens and are never logged; the trace layer below logs route templates only.
+    let apps = smart::api_routes();
+    pages.merge(ops).merge(fhir).merge(apps).with_state(state.clone()).layer(
         ServiceBuilder::new()
             .layer(SetSensitiveHeadersLayer::new([header::COOKIE, header::SET_COOKIE, header::AUTHORIZATION]))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

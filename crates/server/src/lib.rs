@@ -19,11 +19,13 @@ mod access;
 mod assets;
 mod chart;
 mod errors;
+mod fhir_api;
 mod forms;
 mod http;
 mod metrics;
 mod pages;
 mod session;
+mod smart;
 mod tokens;
 
 pub use config::Config;

@@ -159,6 +159,8 @@ pub struct AccessEntry {
     pub entity: String,
     pub purpose: String,
     pub outcome: String,
+    /// The app (SMART on FHIR) the actor used, when they acted through one.
+    pub app_name: Option<String>,
 }
 
 /// Which entries of the access log to show.
@@ -267,8 +269,10 @@ pub async fn access_log(db: &Db, grant: &Grant, filter: &LogFilter) -> Result<st
     .await)?;
     let entries: Vec<AccessEntry> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT e.id, e.organisation_id, e.occurred_at, u.display_name AS actor_name, e.actor_role, \
-         o.name AS organisation_name, e.action, e.section, e.entity, e.purpose, e.outcome FROM audit_events e \
-         LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN organisations o ON o.id = e.organisation_id \
+         o.name AS organisation_name, e.action, e.section, e.entity, e.purpose, e.outcome, a.name AS app_name \
+         FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id \
+         LEFT JOIN organisations o ON o.id = e.organisation_id \
+         LEFT JOIN smart_clients a ON e.on_behalf_of = 'app:' || a.client_id \
          WHERE {where_} ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $5 OFFSET $6"
     )))
     .bind(person)

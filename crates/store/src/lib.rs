@@ -27,6 +27,7 @@ pub mod readings;
 pub mod record;
 pub mod requests;
 pub mod sessions;
+pub mod smart;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

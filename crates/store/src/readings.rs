@@ -118,18 +118,32 @@ pub async fn list(
     to: OffsetDateTime,
     limit: i64,
 ) -> Result<std::result::Result<Vec<Reading>, Denied>> {
+    search(db, grant, measure, (from, to), limit, 0).await
+}
+
+/// One page of the person's readings of one measure (or all) taken within `window`, newest first: `limit` of them
+/// after skipping `offset`.
+pub async fn search(
+    db: &Db,
+    grant: &Grant,
+    measure: Option<Measure>,
+    window: (OffsetDateTime, OffsetDateTime),
+    limit: i64,
+    offset: i64,
+) -> Result<std::result::Result<Vec<Reading>, Denied>> {
     if !can(grant, Action::Read) {
         return Ok(Err(Denied));
     }
     let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} WHERE r.person_id = $1 AND ($2 = '' OR r.measure = $2) AND r.taken_at >= $3 \
-         AND r.taken_at <= $4 ORDER BY r.taken_at DESC, r.id DESC LIMIT $5"
+         AND r.taken_at <= $4 ORDER BY r.taken_at DESC, r.id DESC LIMIT $5 OFFSET $6"
     )))
     .bind(grant.person().0)
     .bind(measure.map_or("", Measure::code))
-    .bind(DbTime(from))
-    .bind(DbTime(to))
+    .bind(DbTime(window.0))
+    .bind(DbTime(window.1))
     .bind(limit)
+    .bind(offset)
     .fetch_all(p)
     .await)?;
     Ok(Ok(rows.into_iter().map(Reading::try_from).collect::<Result<_>>()?))

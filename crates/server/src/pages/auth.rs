@@ -27,11 +27,32 @@ struct SignInPage<'a> {
     email: String,
     errors: Errors,
     idle_minutes: String,
+    /// Where to go once signed in (a path on this site), carried through the form.
+    next: String,
+}
+
+/// Where to go after signing in: `next` when it is a path on this site (so a request that needed sign-in, such as
+/// an app asking to connect, carries on), else the home page. Anything else is ignored, so this cannot send
+/// anyone to another site.
+fn after_sign_in(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 4096
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if local { next } else { "/" }
+}
+
+/// The `next` parameter of the sign-in page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
 }
 
 async fn sign_in_page(
     session: &Session,
     email: &str,
+    next: &str,
     errors: Errors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
@@ -43,15 +64,22 @@ async fn sign_in_page(
         email: email.to_owned(),
         errors,
         idle_minutes: idle_minutes().to_string(),
+        next: match after_sign_in(next) {
+            "/" => String::new(),
+            local => local.to_owned(),
+        },
     };
     Ok((status, render(&page)?).into_response())
 }
 
-pub async fn sign_in_form(session: Session) -> Result<Response, AppError> {
+pub async fn sign_in_form(
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, AppError> {
     if session.user().is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(after_sign_in(&q.next)).into_response());
     }
-    sign_in_page(&session, "", Errors::default(), StatusCode::OK).await
+    sign_in_page(&session, "", &q.next, Errors::default(), StatusCode::OK).await
 }
 
 fn too_many() -> Response {
@@ -76,6 +104,7 @@ async fn throttled(state: &AppState, keys: &[String]) -> Result<bool, AppError> 
 pub async fn sign_in(State(state): State<AppState>, session: Session, form: Fields) -> Result<Response, AppError> {
     let tr = session.tr();
     let (email_text, password) = (form.get("email").trim(), form.get("password"));
+    let next = form.get("next");
     let mut errors = Errors::default();
     if email_text.is_empty() {
         errors.add(tr, "email", "error-sign-in-email-empty");
@@ -84,7 +113,7 @@ pub async fn sign_in(State(state): State<AppState>, session: Session, form: Fiel
         errors.add(tr, "password", "error-sign-in-password-empty");
     }
     if !errors.is_empty() {
-        return sign_in_page(&session, email_text, errors, StatusCode::BAD_REQUEST).await;
+        return sign_in_page(&session, email_text, next, errors, StatusCode::BAD_REQUEST).await;
     }
     let keys = [
         ThrottleKey::Account(digest_hex(&email_text.to_lowercase())).as_key(),
@@ -106,12 +135,12 @@ pub async fn sign_in(State(state): State<AppState>, session: Session, form: Fiel
         Some(c) if ok => {
             throttle::clear(&state.db, &keys[0]).await?;
             session.sign_in(c.user_id).await?;
-            Ok(Redirect::to("/").into_response())
+            Ok(Redirect::to(after_sign_in(next)).into_response())
         }
         _ => {
             throttle::record_failure(&state.db, &keys, state.now()).await?;
             errors.add(tr, "email", "error-sign-in-wrong");
-            sign_in_page(&session, email_text, errors, StatusCode::UNAUTHORIZED).await
+            sign_in_page(&session, email_text, next, errors, StatusCode::UNAUTHORIZED).await
         }
     }
 }

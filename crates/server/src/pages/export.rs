@@ -162,7 +162,8 @@ fn entry(resource: Value) -> Value {
     json!({"fullUrl": url, "resource": resource})
 }
 
-fn patient(p: &Person) -> Value {
+/// The person as a FHIR Patient (for the export and the FHIR API).
+pub(crate) fn patient(p: &Person) -> Value {
     let mut telecom = Vec::new();
     if let Some(phone) = &p.phone {
         telecom.push(json!({"system": "phone", "value": phone}));
@@ -305,21 +306,24 @@ fn care_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
     out
 }
 
+/// One reading as a FHIR Observation (for the export and the FHIR API).
+pub(crate) fn reading_resource(r: &carepact_store::readings::Reading, patient_ref: &str) -> Value {
+    observation::observation(&observation::ObservationInput {
+        id: r.id,
+        patient_ref,
+        measure: r.measure,
+        taken: r.taken_at.0,
+        recorded: r.recorded_at.0,
+        values: &r.values,
+        note: r.note.as_deref(),
+        performer_display: r.entered_by.as_deref(),
+        device: r.device.as_deref(),
+    })
+}
+
 /// The readings as Observations and the questionnaire responses as QuestionnaireResponses.
 fn self_report_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
-    let readings = all.readings.iter().map(|r| {
-        observation::observation(&observation::ObservationInput {
-            id: r.id,
-            patient_ref,
-            measure: r.measure,
-            taken: r.taken_at.0,
-            recorded: r.recorded_at.0,
-            values: &r.values,
-            note: r.note.as_deref(),
-            performer_display: r.entered_by.as_deref(),
-            device: r.device.as_deref(),
-        })
-    });
+    let readings = all.readings.iter().map(|r| reading_resource(r, patient_ref));
     let responses = all.responses.iter().map(|(r, q, answers)| {
         let meta = questionnaire::ResponseMeta {
             id: r.id,

@@ -20,7 +20,7 @@ mod admin;
 mod auth;
 pub(crate) mod care_plan;
 mod emergency;
-mod export;
+pub(crate) mod export;
 mod home;
 mod import;
 mod messages;

@@ -346,6 +346,9 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry, titles: &std::collections::HashMap<
         None => c.t(&format!("{id}-unnamed")),
     };
     let what = match (e.action.as_str(), e.section.as_deref()) {
+        (action @ ("grant" | "revoke"), _) if entity == "smart-app" => {
+            crate::smart::log_what(c, action == "grant", title)
+        }
         ("grant", _) => c.t("log-what-grant"),
         ("revoke", _) => c.t("log-what-revoke"),
         ("break-glass", _) => c.t("log-what-break-glass"),
@@ -380,10 +383,11 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry, titles: &std::collections::HashMap<
     };
     LogRow {
         when,
-        who: match (&e.actor_name, e.actor_role.as_str()) {
-            (Some(name), _) => name.clone(),
-            (None, "operator") => c.t("log-who-operator"),
-            (None, _) => c.t("log-who-unknown"),
+        who: match (&e.actor_name, e.actor_role.as_str(), &e.app_name) {
+            (Some(name), _, Some(app)) => c.t_with("log-who-through-app", &[("name", name), ("app", app)]),
+            (Some(name), _, None) => name.clone(),
+            (None, "operator", _) => c.t("log-who-operator"),
+            (None, _, _) => c.t("log-who-unknown"),
         },
         organisation: e.organisation_name.clone().unwrap_or_default(),
         what,
@@ -457,9 +461,10 @@ pub async fn access_log(
         .filter(|(kind, _)| kind.starts_with("record-"))
         .filter_map(|(_, id)| Uuid::parse_str(id).ok())
         .collect();
-    let titles = carepact_store::record::titles(&state.db, &grant, &items)
+    let mut titles = carepact_store::record::titles(&state.db, &grant, &items)
         .await?
         .map_err(|_| AppError::NotFound)?;
+    titles.extend(crate::smart::app_names(&state, &found.entries).await?);
     let rows = found.entries.iter().map(|e| describe(&c, e, &titles)).collect();
     let emergencies = crate::pages::emergency::rows(&c, &emergencies);
     let option = |value: String, name: String, selected: bool| FilterOption { value, name, selected };
