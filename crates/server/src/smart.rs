@@ -61,6 +61,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/fhir/r4/.well-known/smart-configuration", get(configuration))
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
+        .route("/oauth/introspect", post(introspect))
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::new())
@@ -102,6 +103,7 @@ async fn configuration(State(state): State<AppState>) -> Response {
         "authorization_endpoint": format!("{base}/oauth/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "introspection_endpoint": format!("{base}/oauth/introspect"),
         "management_endpoint": format!("{base}/apps"),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -639,6 +641,39 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
     store::revoke_token(&state.db, &client.client_id, token, state.now()).await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// Token introspection (RFC 7662): an app asks whether one of its own tokens is live, and what it allows. Another
+/// app's token, or an unknown, expired or revoked one, is simply `{"active": false}`.
+async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
+    let p = match token_params(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return Ok(e.into_response()),
+    };
+    let client = match authenticate(&state, &headers, &p).await? {
+        Ok(client) => client,
+        Err(e) => return Ok(e.into_response()),
+    };
+    let token = p.get("token");
+    if token.is_empty() {
+        return Ok(oauth_error("invalid_request", "token is required."));
+    }
+    let found = store::access_token(&state.db, token, state.now())
+        .await?
+        .filter(|t| t.client_id == client.client_id);
+    let body = match found {
+        Some(t) => json!({
+            "active": true,
+            "scope": t.scopes.join(" "),
+            "client_id": t.client_id,
+            "token_type": "Bearer",
+            "exp": t.expires_at.0.unix_timestamp(),
+            "sub": t.user.0.to_string(),
+            "patient": t.person.0.to_string(),
+        }),
+        None => json!({"active": false}),
+    };
+    Ok(Json(body).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------------------------

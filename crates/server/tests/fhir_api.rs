@@ -15,6 +15,12 @@ use support::*;
 
 /// A token for Amina from a registered app with these scopes.
 async fn token(app: &TestApp, scopes: &[&str]) -> anyhow::Result<(String, PersonId)> {
+    let (token, person, _) = token_and_client(app, scopes).await?;
+    Ok((token, person))
+}
+
+/// A token for Amina, her id, and the app's client id.
+async fn token_and_client(app: &TestApp, scopes: &[&str]) -> anyhow::Result<(String, PersonId, String)> {
     let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
     let client = NewClient {
         name: "Pressure Diary",
@@ -32,7 +38,7 @@ async fn token(app: &TestApp, scopes: &[&str]) -> anyhow::Result<(String, Person
         .await?
         .context("person")?;
     let issued = smart::issue_tokens(&app.state.db, &client_id, user.id, person, &scopes, app.state.now()).await?;
-    Ok((issued.access_token, person))
+    Ok((issued.access_token, person, client_id))
 }
 
 async fn call(
@@ -178,6 +184,28 @@ carepact_testkit::backend_tests! {
         assert_eq!(status, StatusCode::FORBIDDEN, "no Patient scope");
         let (status, outcome) = call(&app, "GET", "/fhir/r4/Basic", Some(&t), None).await?;
         assert_eq!((status, outcome["issue"][0]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not-supported")));
+        Ok(())
+    }
+
+    async fn introspection_says_whether_a_token_is_live(app: TestApp) {
+        let (t, person, client_id) = token_and_client(&app, &["launch/patient", "patient/Observation.rs"]).await?;
+        let ask = |token: String, client: String| {
+            let body = form_urlencoded::Serializer::new(String::new()).append_pair("token", &token).append_pair("client_id", &client).finish();
+            Request::post("/oauth/introspect")
+                .header(header::HOST, "127.0.0.1:8080")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+        };
+        let live = app.client().send(ask(t.clone(), client_id.clone())?).await?;
+        let live: Value = serde_json::from_str(&live.body)?;
+        assert_eq!(live["active"], true, "{live}");
+        assert_eq!(live["patient"], person.0.to_string());
+        assert_eq!(live["scope"], "launch/patient patient/Observation.rs");
+        let (_, _, other_client) = token_and_client(&app, &["patient/Observation.rs"]).await?;
+        let theirs: Value = serde_json::from_str(&app.client().send(ask(t.clone(), other_client)?).await?.body)?;
+        assert_eq!(theirs, json!({"active": false}), "an app cannot look at another app's token");
+        let unknown: Value = serde_json::from_str(&app.client().send(ask("nonsense".into(), client_id)?).await?.body)?;
+        assert_eq!(unknown, json!({"active": false}));
         Ok(())
     }
 }
