@@ -152,3 +152,31 @@ pub async fn authorize_app(
         .await?
         .map_err(|_| AppError::NotFound)
 }
+
+/// Like [`authorize_app`], for answers that mix items of every sensitivity (the record's resources): the grant
+/// covers the labels the person has shared with `user` (all of them for the person's own record), decided once per
+/// label and recorded with the app named (`app:<client id>`).
+pub async fn authorize_app_labels(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+    client_id: &str,
+) -> Result<Grant, AppError> {
+    let actor = actor(user);
+    let role = role_towards(state, user, person).await?;
+    let via = format!("app:{client_id}");
+    let ask = Ask {
+        actor: &actor,
+        role,
+        on_behalf_of: Some(&via),
+        person,
+        request,
+        entity,
+        purpose: "person-access",
+    };
+    access::authorize_labels(&state.db, &state.audit, &ask, Labels::all(), state.now())
+        .await?
+        .map_err(|_| AppError::NotFound)
+}

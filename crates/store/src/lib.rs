@@ -13,6 +13,7 @@ mod time_col;
 pub mod access;
 pub mod alerts;
 pub mod audit;
+pub mod bulk_export;
 pub mod care_plan;
 pub mod care_team;
 pub mod consents;

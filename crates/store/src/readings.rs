@@ -604,6 +604,18 @@ pub struct BatchOutcome {
     pub added: usize,
     pub duplicates: usize,
     pub fired: Vec<Fired>,
+    /// One per reading of the batch, in its order: the reading stored, or the one already held.
+    pub items: Vec<BatchItem>,
+}
+
+/// What became of one reading of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchItem {
+    /// The new reading's id; for a duplicate, the id of the reading the person already has at that moment.
+    pub id: Uuid,
+    /// False when the person already had a reading of that measure at that moment (in the store or earlier in the
+    /// batch): nothing was stored for it.
+    pub added: bool,
 }
 
 /// Adds many readings (from a file or a device) in one transaction; those the person already has are skipped.
@@ -641,9 +653,19 @@ pub async fn add_batch(
             let taken = DbTime::truncate(r.taken_at);
             let n = insert_reading!(&mut *tx, id, person, r, taken, actor, now)?;
             if n == 0 {
+                let held: Uuid = sqlx::query_scalar(
+                    "SELECT id FROM readings WHERE person_id = $1 AND measure = $2 AND taken_at = $3",
+                )
+                .bind(person.0)
+                .bind(r.measure.code())
+                .bind(DbTime(taken))
+                .fetch_one(&mut *tx)
+                .await?;
+                outcome.items.push(BatchItem { id: held, added: false });
                 outcome.duplicates += 1;
                 continue;
             }
+            outcome.items.push(BatchItem { id, added: true });
             outcome.added += 1;
             if newest.get(&r.measure).is_none_or(|(_, t, _)| *t < taken) {
                 newest.insert(r.measure, (id, taken, r.values));

@@ -744,6 +744,128 @@ pub async fn all_resources(db: &Db, grant: &Grant) -> Result<std::result::Result
     Ok(Ok(rows.into_iter().map(|w| (w.row, w.resource)).collect()))
 }
 
+/// What [`search`] looks for. Empty or `None` fields do not narrow the search.
+#[derive(Debug, Clone, Default)]
+pub struct ItemSearch {
+    /// FHIR resource types ("Condition", …); empty means every type.
+    pub resource_types: Vec<String>,
+    /// The first coding's system and code (`None` for either means any).
+    pub code_system: Option<String>,
+    pub code: Option<String>,
+    /// The item's date (`YYYY-MM-DD`) from and to, inclusive; items with no date are left out when either is set.
+    pub date_from: Option<time::Date>,
+    pub date_to: Option<time::Date>,
+    /// When the item was last stored or changed, from and to, inclusive.
+    pub updated_from: Option<OffsetDateTime>,
+    pub updated_to: Option<OffsetDateTime>,
+    /// One item by its id.
+    pub id: Option<Uuid>,
+    /// Oldest first by date; otherwise newest first. Items with no date come last either way.
+    pub oldest_first: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// An item found by [`search`], whole.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FoundItem {
+    #[sqlx(flatten)]
+    pub row: ItemRow,
+    /// The resource as imported (compact JSON).
+    pub resource: String,
+    pub updated_at: DbTime,
+}
+
+/// The items the grant reaches that match `search`, whole, one page of them, and how many match in all.
+pub async fn search(
+    db: &Db,
+    grant: &Grant,
+    search: &ItemSearch,
+) -> Result<std::result::Result<(Vec<FoundItem>, i64), Denied>> {
+    if !can_read(grant) {
+        return Ok(Err(Denied));
+    }
+    let dated = if search.date_from.is_some() || search.date_to.is_some() {
+        " AND i.effective_date >= $5 AND i.effective_date <= $6"
+    } else {
+        " AND ($5 = $5) AND ($6 = $6)"
+    };
+    let one = if search.id.is_some() {
+        " AND i.id = $11"
+    } else {
+        " AND ($11 = $11)"
+    };
+    // Placeholders only: the types themselves are bound.
+    let types = if search.resource_types.is_empty() {
+        String::new()
+    } else {
+        let marks: Vec<String> = (0..search.resource_types.len())
+            .map(|n| format!("${}", n + 12))
+            .collect();
+        format!(" AND i.resource_type IN ({})", marks.join(", "))
+    };
+    let where_ = format!(
+        "i.person_id = $1 AND (i.label_bit & $2) <> 0 AND ($3 = '' OR i.code_system = $3) \
+         AND ($4 = '' OR i.code = $4){dated} AND i.updated_at >= $7 AND i.updated_at <= $8 \
+         AND ($9 = $9) AND ($10 = $10){one}{types}"
+    );
+    let order = if search.oldest_first { "ASC" } else { "DESC" };
+    let count_sql = format!("SELECT COUNT(*) FROM record_items i WHERE {where_}");
+    let rows_sql = format!(
+        "SELECT {ITEM_COLUMNS}, i.resource, i.updated_at FROM record_items i WHERE {where_} \
+         ORDER BY CASE WHEN i.effective_date IS NULL THEN 1 ELSE 0 END, i.effective_date {order}, i.title, i.id \
+         LIMIT $9 OFFSET $10"
+    );
+    let (person, mask) = (grant.person().0, grant.labels().bits());
+    let system = search.code_system.clone().unwrap_or_default();
+    let code = search.code.clone().unwrap_or_default();
+    let from = search.date_from.map(iso).unwrap_or_default();
+    let to = search.date_to.map(iso).unwrap_or_else(|| "9999-12-31".into());
+    let updated_from = DbTime(search.updated_from.unwrap_or(OffsetDateTime::UNIX_EPOCH));
+    let updated_to = DbTime(
+        search
+            .updated_to
+            .unwrap_or(time::macros::datetime!(9999-12-31 0:00 UTC)),
+    );
+    let total: i64 = on_db!(db, read, |p| {
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
+            .bind(person)
+            .bind(mask)
+            .bind(&system)
+            .bind(&code)
+            .bind(&from)
+            .bind(&to)
+            .bind(updated_from)
+            .bind(updated_to)
+            .bind(search.limit)
+            .bind(search.offset)
+            .bind(search.id.unwrap_or_default());
+        for t in &search.resource_types {
+            q = q.bind(t);
+        }
+        q.fetch_one(p).await
+    })?;
+    let items: Vec<FoundItem> = on_db!(db, read, |p| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(rows_sql.clone()))
+            .bind(person)
+            .bind(mask)
+            .bind(&system)
+            .bind(&code)
+            .bind(&from)
+            .bind(&to)
+            .bind(updated_from)
+            .bind(updated_to)
+            .bind(search.limit)
+            .bind(search.offset)
+            .bind(search.id.unwrap_or_default());
+        for t in &search.resource_types {
+            q = q.bind(t);
+        }
+        q.fetch_all(p).await
+    })?;
+    Ok(Ok((items, total)))
+}
+
 /// Every note the person has written, for their export: (item id, note).
 pub async fn all_notes(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec<(Uuid, Note)>, Denied>> {
     if !grant.is_owner() {

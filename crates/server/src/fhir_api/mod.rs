@@ -33,17 +33,29 @@ pub(crate) const DEFAULT_COUNT: i64 = 50;
 pub(crate) const MAX_COUNT: i64 = 1000;
 const FHIR_JSON: &str = "application/fhir+json";
 
+mod bulk;
+mod bundle;
 mod observation;
+mod record;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/fhir/r4",
+            axum::routing::post(bundle::transaction_or_batch).fallback(not_supported),
+        )
         .route("/fhir/r4/metadata", get(metadata))
         .route("/fhir/r4/Patient/{id}", get(patient))
+        .route("/fhir/r4/Patient/$export", get(bulk::kick_off))
+        .route("/fhir/r4/Patient/{id}/$export", get(bulk::kick_off_for))
+        .route("/fhir/r4/$export-status/{id}", get(bulk::status).delete(bulk::cancel))
+        .route("/fhir/r4/$export-file/{id}/{type}/{part}", get(bulk::file))
         .route(
             "/fhir/r4/Observation",
             get(observation::search_observations).post(observation::create_observation),
         )
         .route("/fhir/r4/Observation/{id}", get(observation::read_observation))
+        .merge(record::routes())
         // Anything else under the base: an OperationOutcome saying so (the pages' fallback is an HTML page).
         .route("/fhir/r4/{*rest}", any(not_supported))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
@@ -207,6 +219,7 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
         json!({"type": "Patient", "interaction": [{"code": "read"}]}),
         observation::capability(),
     ];
+    let resources = record::with_capabilities(resources);
     let public = state.config.public_url.trim_end_matches('/').to_owned();
     let body = json!({
         "resourceType": "CapabilityStatement",
@@ -234,6 +247,8 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
                 }]
             },
             "resource": resources,
+            "interaction": bundle::capability(),
+            "operation": [bulk::operation()],
         }]
     });
     fhir_json(&body)

@@ -201,7 +201,7 @@ pub(super) async fn search_observations(
 }
 
 /// The values an Observation carries, checked against the measure's plausible ranges.
-fn checked_values(measure: Measure, raw: &BTreeMap<&'static str, f64>) -> Result<Values, Vec<String>> {
+pub(super) fn checked_values(measure: Measure, raw: &BTreeMap<&'static str, f64>) -> Result<Values, Vec<String>> {
     let mut values = Values::new();
     let mut problems = Vec::new();
     for c in measure.components() {

@@ -57,7 +57,7 @@ const RESPONSES_LIMIT: i64 = 100_000;
 
 /// Each response with its definition (parsed once for all the responses to it) and its answers. A stored definition
 /// or answers that no longer read are corrupt data: the export fails rather than leave them out without a word.
-async fn read_responses(
+pub(crate) async fn read_responses(
     state: &AppState,
     responses: Vec<StoredResponse>,
 ) -> Result<Vec<(StoredResponse, Questionnaire, Answers)>, AppError> {
@@ -192,7 +192,7 @@ pub(crate) fn patient(p: &Person) -> Value {
     out
 }
 
-fn consent_resource(c: &ConsentView, patient: &str) -> Value {
+pub(crate) fn consent_resource(c: &ConsentView, patient: &str) -> Value {
     let who = match c.consent.grantee {
         Grantee::Professional(u) | Grantee::Carer(u) => {
             json!({"identifier": {"system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", u.0)}, "display": c.grantee_name})
@@ -235,9 +235,34 @@ fn consent_resource(c: &ConsentView, patient: &str) -> Value {
 /// The whole export as one FHIR R4 Bundle (type collection).
 /// The plan and its goals, the care team and the messages, as FHIR.
 fn care_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
+    let name = all.person.full_name();
+    let care = Care {
+        person: all.person.id,
+        person_name: Some(&name),
+        plan: all.plan.as_ref(),
+        team: &all.team,
+        threads: &all.threads,
+    };
+    care_resources(&care, patient_ref).into_iter().map(entry).collect()
+}
+
+/// The person's care plan, team and messages, for [`care_resources`].
+pub(crate) struct Care<'a> {
+    pub person: PersonId,
+    pub person_name: Option<&'a str>,
+    pub plan: Option<&'a carepact_store::care_plan::Plan>,
+    pub team: &'a [carepact_store::care_team::Member],
+    pub threads: &'a [(
+        carepact_store::messages::ThreadRow,
+        Vec<carepact_store::messages::MessageRow>,
+    )],
+}
+
+/// The plan and its goals, the care team and the messages, as FHIR resources (for the export and the bulk export).
+pub(crate) fn care_resources(all: &Care<'_>, patient_ref: &str) -> Vec<Value> {
     use carepact_fhir::{care_plan, messaging};
     let mut out = Vec::new();
-    if let Some(plan) = &all.plan {
+    if let Some(plan) = all.plan {
         let meta = care_plan::PlanMeta {
             plan_id: plan.id,
             version: plan.latest.number,
@@ -246,18 +271,14 @@ fn care_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
             agreement: plan.agreement,
             author_display: plan.latest.author_name.as_deref(),
         };
-        out.push(entry(care_plan::care_plan(&plan.latest.doc, &meta)));
+        out.push(care_plan::care_plan(&plan.latest.doc, &meta));
         let latest_rating = |goal: Uuid| {
             plan.progress
                 .iter()
                 .find(|p| p.goal == goal && p.attainment.is_some())
                 .and_then(|p| p.attainment)
         };
-        out.extend(
-            care_plan::goals(&plan.latest.doc, patient_ref, &latest_rating)
-                .into_iter()
-                .map(entry),
-        );
+        out.extend(care_plan::goals(&plan.latest.doc, patient_ref, &latest_rating));
     }
     let members: Vec<messaging::TeamMember> = all
         .team
@@ -274,12 +295,11 @@ fn care_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
         })
         .collect();
     if !members.is_empty() {
-        let name = all.person.full_name();
         // The team has no id of its own: one is derived from the person's, distinct from their Patient's.
-        let team_id = Uuid::from_u128(all.person.id.0.as_u128() ^ 0x7ea);
-        out.push(entry(messaging::care_team(team_id, patient_ref, Some(&name), &members)));
+        let team_id = Uuid::from_u128(all.person.0.as_u128() ^ 0x7ea);
+        out.push(messaging::care_team(team_id, patient_ref, all.person_name, &members));
     }
-    for (thread, messages) in &all.threads {
+    for (thread, messages) in all.threads {
         let mut previous = None;
         for m in messages.iter().filter(|m| m.author_role != "system") {
             let from_person = matches!(m.author_role.as_str(), "person" | "carer");
@@ -299,7 +319,7 @@ fn care_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
                 },
                 in_reply_to: previous,
             };
-            out.push(entry(messaging::communication(patient_ref, &message)));
+            out.push(messaging::communication(patient_ref, &message));
             previous = Some(m.id);
         }
     }
@@ -324,21 +344,27 @@ pub(crate) fn reading_resource(r: &carepact_store::readings::Reading, patient_re
 /// The readings as Observations and the questionnaire responses as QuestionnaireResponses.
 fn self_report_entries(all: &Everything, patient_ref: &str) -> Vec<Value> {
     let readings = all.readings.iter().map(|r| reading_resource(r, patient_ref));
-    let responses = all.responses.iter().map(|(r, q, answers)| {
-        let meta = questionnaire::ResponseMeta {
-            id: r.id,
-            patient_ref,
-            authored: r.authored_at.0,
-            // The person's own answers need no author; someone else's (a carer, a professional) are named.
-            author_display: if r.source == "person" {
-                None
-            } else {
-                r.entered_by.as_deref()
-            },
-        };
-        questionnaire::response(q, answers, &meta)
-    });
+    let responses = all
+        .responses
+        .iter()
+        .map(|(r, q, answers)| response_resource(r, q, answers, patient_ref));
     readings.chain(responses).map(entry).collect()
+}
+
+/// One questionnaire response as a FHIR QuestionnaireResponse (for the export and the bulk export).
+pub(crate) fn response_resource(r: &StoredResponse, q: &Questionnaire, answers: &Answers, patient_ref: &str) -> Value {
+    let meta = questionnaire::ResponseMeta {
+        id: r.id,
+        patient_ref,
+        authored: r.authored_at.0,
+        // The person's own answers need no author; someone else's (a carer, a professional) are named.
+        author_display: if r.source == "person" {
+            None
+        } else {
+            r.entered_by.as_deref()
+        },
+    };
+    questionnaire::response(q, answers, &meta)
 }
 
 fn bundle(all: &Everything, now: time::OffsetDateTime) -> Value {

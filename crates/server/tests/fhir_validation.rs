@@ -1,0 +1,148 @@
+//! CarePact's FHIR output checked by a real FHIR R4 validator (`scripts/fhir-validate`: the PyPI package
+//! fhir.resources 6.4.0, R4 4.0.1, in its own virtualenv under target/fhir-venv), on both backends: the
+//! CapabilityStatement, Amina's Patient, an Observation search Bundle, a created Observation, transaction- and
+//! batch-response Bundles, an OperationOutcome, and her whole record as exported from `/records/{id}/export.json`.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Context;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use carepact_domain::identity::{Email, PersonId};
+use carepact_store::smart::{self, ClientKind, NewClient};
+use serde_json::{Value, json};
+use support::*;
+
+/// A token for Amina from a registered app with these scopes.
+async fn token(app: &TestApp, scopes: &[&str]) -> anyhow::Result<(String, PersonId)> {
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let client = NewClient {
+        name: "Pressure Diary",
+        redirect_uris: &["https://diary.example/callback".to_owned()],
+        kind: ClientKind::Public,
+        scopes: &scopes,
+        created_by: None,
+    };
+    let (client_id, _) = smart::register_client(&app.state.db, &client, app.state.now()).await?;
+    let email = Email::parse(PERSON).map_err(anyhow::Error::msg)?;
+    let user = carepact_store::users::find_by_email(&app.state.db, &email)
+        .await?
+        .context("user")?;
+    let person = carepact_store::people::id_for_user(&app.state.db, user.id)
+        .await?
+        .context("person")?;
+    let issued = smart::issue_tokens(&app.state.db, &client_id, user.id, person, &scopes, app.state.now()).await?;
+    Ok((issued.access_token, person))
+}
+
+/// The API's answer, which must have the status expected.
+async fn fetch(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    want: StatusCode,
+) -> anyhow::Result<String> {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/fhir+json")
+            .body(Body::from(b.to_string()))?,
+        None => req.body(Body::empty())?,
+    };
+    let page = app.client().send(req).await?;
+    assert_eq!(page.status, want, "{method} {path}: {}", page.body);
+    Ok(page.body)
+}
+
+fn blood_pressure(person: PersonId, at: &str, systolic: i64) -> Value {
+    json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "subject": {"reference": format!("Patient/{}", person.0)},
+        "effectiveDateTime": at,
+        "device": {"display": "Home blood pressure monitor"},
+        "component": [
+            {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueQuantity": {"value": systolic, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
+            {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueQuantity": {"value": 82, "unit": "mmHg", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}
+        ]
+    })
+}
+
+/// Runs the validator on the files; its output when it finds anything (or cannot run).
+fn validate(files: &[PathBuf]) -> anyhow::Result<Result<String, String>> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fhir-validate");
+    let out = Command::new(&script)
+        .args(files)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(if out.status.success() { Ok(said) } else { Err(said) })
+}
+
+carepact_testkit::backend_tests! {
+    fixture = app;
+
+    async fn the_fhir_carepact_serves_and_exports_passes_an_r4_validator(app: TestApp) {
+        let (t, person) = token(&app, &["launch/patient", "patient/Patient.rs", "patient/Observation.crs"]).await?;
+        let now = app.state.now();
+        let at = |minutes: i64| (now - time::Duration::minutes(minutes)).format(&time::format_description::well_known::Rfc3339);
+        let mut outputs: Vec<(&str, String)> = Vec::new();
+        outputs.push(("metadata", fetch(&app, "GET", "/fhir/r4/metadata", &t, None, StatusCode::OK).await?));
+        outputs.push(("patient", fetch(&app, "GET", &format!("/fhir/r4/Patient/{}", person.0), &t, None, StatusCode::OK).await?));
+        outputs.push(("created-observation", fetch(&app, "POST", "/fhir/r4/Observation", &t, Some(blood_pressure(person, &at(90)?, 134)), StatusCode::CREATED).await?));
+        outputs.push(("searchset", fetch(&app, "GET", "/fhir/r4/Observation?_count=30", &t, None, StatusCode::OK).await?));
+        let entry = |r: Value| json!({"fullUrl": format!("urn:uuid:{}", uuid::Uuid::new_v4()), "resource": r, "request": {"method": "POST", "url": "Observation"}});
+        let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            entry(blood_pressure(person, &at(80)?, 128)), entry(blood_pressure(person, &at(90)?, 134))
+        ]});
+        outputs.push(("transaction-response", fetch(&app, "POST", "/fhir/r4", &t, Some(transaction), StatusCode::OK).await?));
+        let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+            entry(blood_pressure(person, &at(70)?, 126)), entry(blood_pressure(person, &at(60)?, 999))
+        ]});
+        outputs.push(("batch-response", fetch(&app, "POST", "/fhir/r4", &t, Some(batch), StatusCode::OK).await?));
+        outputs.push(("operation-outcome", fetch(&app, "GET", "/fhir/r4/Observation?colour=red", &t, None, StatusCode::BAD_REQUEST).await?));
+
+        let base = amina_base(&app).await?;
+        let mut amina = app.client().signed_in(PERSON).await?;
+        let export = amina.get(&format!("{base}/export.json")).await?;
+        assert_eq!(export.status, StatusCode::OK);
+        outputs.push(("export", export.body));
+
+        let dir = tempfile::tempdir()?;
+        let mut files = Vec::new();
+        for (name, body) in &outputs {
+            let file = dir.path().join(format!("{name}.json"));
+            std::fs::write(&file, body)?;
+            files.push(file);
+        }
+        // The validator must be able to fail: a broken Observation and Bundle are refused, each problem named.
+        let broken = dir.path().join("broken.json");
+        std::fs::write(&broken, json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": {"resourceType": "Observation", "code": {"text": "x"}}},
+            {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueQuantity": {"value": "high"}}}
+        ]}).to_string())?;
+        let refused = tokio::task::spawn_blocking(move || validate(&[broken])).await??;
+        let said = refused.err().context("the validator passed a broken Bundle")?;
+        assert!(said.contains("entry.0.resource.status") && said.contains("entry.1.resource.valueQuantity.value"), "{said}");
+
+        match tokio::task::spawn_blocking(move || validate(&files)).await?? {
+            Ok(said) => println!("{said}"),
+            Err(found) => panic!("the FHIR validator found problems in CarePact's output:\n{found}"),
+        }
+        Ok(())
+    }
+}
