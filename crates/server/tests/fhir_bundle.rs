@@ -1,5 +1,5 @@
 //! Transaction and batch Bundles at `POST /fhir/r4`, through the real router on both backends: a device's
-//! transaction of 500 readings is stored whole and answered in order; one bad entry refuses the whole transaction
+//! transaction of 1,000 readings is stored whole and answered in order; one bad entry refuses the whole transaction
 //! and is named; a batch stores the good entries and answers the bad one with an OperationOutcome; the same
 //! transaction again reports what was already held; scopes and size limits are obeyed.
 
@@ -123,15 +123,15 @@ fn statuses(reply: &Value) -> Vec<String> {
 carepact_testkit::backend_tests! {
     fixture = app;
 
-    async fn a_transaction_of_500_readings_is_stored_whole_and_again_reports_them_held(app: TestApp) {
+    async fn a_transaction_of_1000_readings_is_stored_whole_and_again_reports_them_held(app: TestApp) {
         let (t, person) = token(&app, &["launch/patient", "patient/Observation.crs"]).await?;
-        let sent = bundle("transaction", (0..500).map(|i| blood_pressure(person, i, 110 + (i % 40) as i64)).collect());
+        let sent = bundle("transaction", (0..1000).map(|i| blood_pressure(person, i, 110 + (i % 40) as i64)).collect());
         let (status, reply) = call(&app, "POST", "/fhir/r4", &t, Some(&sent)).await?;
         assert_eq!(status, StatusCode::OK, "{reply}");
         assert_eq!(reply["resourceType"], "Bundle");
         assert_eq!(reply["type"], "transaction-response");
-        assert!(statuses(&reply).iter().all(|s| s == "201 Created") && statuses(&reply).len() == 500, "{reply}");
-        assert_eq!(stored_that_day(&app, &t).await?, 500);
+        assert!(statuses(&reply).iter().all(|s| s == "201 Created") && statuses(&reply).len() == 1000, "{reply}");
+        assert_eq!(stored_that_day(&app, &t).await?, 1000);
 
         // Entries are answered in order: the tenth location is the tenth reading.
         let location = reply["entry"][9]["response"]["location"].as_str().context("location")?.to_owned();
@@ -144,13 +144,13 @@ carepact_testkit::backend_tests! {
         // The same transaction again: nothing new, each entry points at the reading already held.
         let (status, again) = call(&app, "POST", "/fhir/r4", &t, Some(&sent)).await?;
         assert_eq!(status, StatusCode::OK, "{again}");
-        assert!(statuses(&again).iter().all(|s| s == "200 OK") && statuses(&again).len() == 500, "{again}");
+        assert!(statuses(&again).iter().all(|s| s == "200 OK") && statuses(&again).len() == 1000, "{again}");
         assert_eq!(again["entry"][9]["response"]["location"], reply["entry"][9]["response"]["location"]);
-        assert_eq!(stored_that_day(&app, &t).await?, 500);
+        assert_eq!(stored_that_day(&app, &t).await?, 1000);
 
         // A new reading among held ones is the only 201.
         let mut mixed = sent.clone();
-        mixed["entry"][3]["resource"] = blood_pressure(person, 600, 130);
+        mixed["entry"][3]["resource"] = blood_pressure(person, 1200, 130);
         let (_, mixed) = call(&app, "POST", "/fhir/r4", &t, Some(&mixed)).await?;
         assert_eq!(statuses(&mixed).iter().filter(|s| *s == "201 Created").count(), 1);
         assert_eq!(statuses(&mixed)[3], "201 Created");
