@@ -52,7 +52,7 @@ pub async fn authorize(
     entity: &str,
     purpose: &str,
 ) -> Result<Grant, AppError> {
-    decide(state, user, person, request, entity, purpose, None).await
+    decide(state, user, person, request, entity, purpose, None, None).await
 }
 
 /// Like [`authorize`], for views that mix items of every sensitivity: the grant covers the labels the person has
@@ -65,9 +65,12 @@ pub async fn authorize_labels(
     entity: &str,
     purpose: &str,
 ) -> Result<Grant, AppError> {
-    decide(state, user, person, request, entity, purpose, Some(Labels::all())).await
+    decide(state, user, person, request, entity, purpose, Some(Labels::all()), None).await
 }
 
+/// Asks the choke point, over `labels` when given (else the request's one label), recording `via` (the app the user
+/// acts through) when there is one.
+#[allow(clippy::too_many_arguments)]
 async fn decide(
     state: &AppState,
     user: &User,
@@ -76,13 +79,14 @@ async fn decide(
     entity: &str,
     purpose: &str,
     labels: Option<Labels>,
+    via: Option<&str>,
 ) -> Result<Grant, AppError> {
     let actor = actor(user);
     let role = role_towards(state, user, person).await?;
     let ask = Ask {
         actor: &actor,
         role,
-        on_behalf_of: None,
+        on_behalf_of: via,
         person,
         request,
         entity,
@@ -136,21 +140,8 @@ pub async fn authorize_app(
     entity: &str,
     client_id: &str,
 ) -> Result<Grant, AppError> {
-    let actor = actor(user);
-    let role = role_towards(state, user, person).await?;
     let via = format!("app:{client_id}");
-    let ask = Ask {
-        actor: &actor,
-        role,
-        on_behalf_of: Some(&via),
-        person,
-        request,
-        entity,
-        purpose: "person-access",
-    };
-    access::authorize(&state.db, &state.audit, &ask, state.now())
-        .await?
-        .map_err(|_| AppError::NotFound)
+    decide(state, user, person, request, entity, "person-access", None, Some(&via)).await
 }
 
 /// Like [`authorize_app`], for answers that mix items of every sensitivity (the record's resources): the grant
@@ -164,19 +155,16 @@ pub async fn authorize_app_labels(
     entity: &str,
     client_id: &str,
 ) -> Result<Grant, AppError> {
-    let actor = actor(user);
-    let role = role_towards(state, user, person).await?;
     let via = format!("app:{client_id}");
-    let ask = Ask {
-        actor: &actor,
-        role,
-        on_behalf_of: Some(&via),
+    decide(
+        state,
+        user,
         person,
         request,
         entity,
-        purpose: "person-access",
-    };
-    access::authorize_labels(&state.db, &state.audit, &ask, Labels::all(), state.now())
-        .await?
-        .map_err(|_| AppError::NotFound)
+        "person-access",
+        Some(Labels::all()),
+        Some(&via),
+    )
+    .await
 }

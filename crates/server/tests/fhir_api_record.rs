@@ -8,9 +8,8 @@ use anyhow::Context;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use carepact_domain::consent::{Action, Request as Ask, Section, Sensitivity};
-use carepact_domain::identity::{Email, PersonId};
+use carepact_domain::identity::PersonId;
 use carepact_store::record::{ImportMeta, ImportOutcome};
-use carepact_store::smart::{self, ClientKind, NewClient};
 use serde_json::{Value, json};
 use support::*;
 
@@ -21,30 +20,8 @@ async fn token(app: &TestApp, scopes: &[&str]) -> anyhow::Result<(String, Person
 
 /// A token for `email`'s use of Amina's record from a registered app with these scopes.
 async fn token_for(app: &TestApp, email: &str, scopes: &[&str]) -> anyhow::Result<(String, PersonId)> {
-    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    let client = NewClient {
-        name: "Health Diary",
-        redirect_uris: &["https://diary.example/callback".to_owned()],
-        kind: ClientKind::Public,
-        scopes: &scopes,
-        created_by: None,
-    };
-    let (client_id, _) = smart::register_client(&app.state.db, &client, app.state.now()).await?;
-    let find = |email: &str| {
-        let email = Email::parse(email).map_err(anyhow::Error::msg);
-        async move {
-            carepact_store::users::find_by_email(&app.state.db, &email?)
-                .await?
-                .context("user")
-        }
-    };
-    let amina = find(PERSON).await?;
-    let person = carepact_store::people::id_for_user(&app.state.db, amina.id)
-        .await?
-        .context("person")?;
-    let user = find(email).await?;
-    let issued = smart::issue_tokens(&app.state.db, &client_id, user.id, person, &scopes, app.state.now()).await?;
-    Ok((issued.access_token, person))
+    let (token, person, _) = app_token(app, email, PERSON, scopes).await?;
+    Ok((token, person))
 }
 
 async fn get(app: &TestApp, path: &str, token: &str) -> anyhow::Result<(StatusCode, Value)> {
@@ -207,7 +184,7 @@ carepact_testkit::backend_tests! {
         // Her access log names the app that read her record.
         let mut amina = app.client().signed_in(PERSON).await?;
         let log = amina.get("/access-log").await?;
-        assert!(log.contains("Amina Khan, through the app “Health Diary”"), "{}", log.body);
+        assert!(log.contains("Amina Khan, through the app “Pressure Diary”"), "{}", log.body);
         Ok(())
     }
 

@@ -11,31 +11,14 @@ use std::process::Command;
 use anyhow::Context;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use carepact_domain::identity::{Email, PersonId};
-use carepact_store::smart::{self, ClientKind, NewClient};
+use carepact_domain::identity::PersonId;
 use serde_json::{Value, json};
 use support::*;
 
 /// A token for Amina from a registered app with these scopes.
 async fn token(app: &TestApp, scopes: &[&str]) -> anyhow::Result<(String, PersonId)> {
-    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    let client = NewClient {
-        name: "Pressure Diary",
-        redirect_uris: &["https://diary.example/callback".to_owned()],
-        kind: ClientKind::Public,
-        scopes: &scopes,
-        created_by: None,
-    };
-    let (client_id, _) = smart::register_client(&app.state.db, &client, app.state.now()).await?;
-    let email = Email::parse(PERSON).map_err(anyhow::Error::msg)?;
-    let user = carepact_store::users::find_by_email(&app.state.db, &email)
-        .await?
-        .context("user")?;
-    let person = carepact_store::people::id_for_user(&app.state.db, user.id)
-        .await?
-        .context("person")?;
-    let issued = smart::issue_tokens(&app.state.db, &client_id, user.id, person, &scopes, app.state.now()).await?;
-    Ok((issued.access_token, person))
+    let (token, person, _) = app_token(app, PERSON, PERSON, scopes).await?;
+    Ok((token, person))
 }
 
 /// The API's answer, which must have the status expected.

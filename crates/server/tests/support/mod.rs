@@ -300,3 +300,39 @@ pub async fn amina_base(app: &TestApp) -> Result<String> {
         .context("person")?;
     Ok(format!("/records/{person}"))
 }
+
+/// An access token from a newly registered public app with these scopes, held by `user_email` for the record of
+/// `person_email` (the same person for their own apps): the token, the person's id and the app's client id.
+#[allow(dead_code)]
+pub async fn app_token(
+    app: &TestApp,
+    user_email: &str,
+    person_email: &str,
+    scopes: &[&str],
+) -> Result<(String, carepact_domain::identity::PersonId, String)> {
+    use carepact_store::smart::{self, ClientKind, NewClient};
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let client = NewClient {
+        name: "Pressure Diary",
+        redirect_uris: &["https://diary.example/callback".to_owned()],
+        kind: ClientKind::Public,
+        scopes: &scopes,
+        created_by: None,
+    };
+    let (client_id, _) = smart::register_client(&app.state.db, &client, app.state.now()).await?;
+    let find = |email: &str| {
+        let email = carepact_domain::identity::Email::parse(email).map_err(anyhow::Error::msg);
+        async move {
+            carepact_store::users::find_by_email(&app.state.db, &email?)
+                .await?
+                .context("user")
+        }
+    };
+    let owner = find(person_email).await?;
+    let person = carepact_store::people::id_for_user(&app.state.db, owner.id)
+        .await?
+        .context("person")?;
+    let user = find(user_email).await?;
+    let issued = smart::issue_tokens(&app.state.db, &client_id, user.id, person, &scopes, app.state.now()).await?;
+    Ok((issued.access_token, person, client_id))
+}
