@@ -708,10 +708,7 @@ fn apply(part: Part, form: &Fields, doc: &mut PlanDoc, item: Option<Uuid>, error
                 steps: text("steps"),
                 target_date: date_of("target_date"),
             };
-            match doc.goals.iter_mut().find(|g| g.id == goal.id) {
-                Some(g) => *g = goal,
-                None => doc.goals.push(goal),
-            }
+            upsert(&mut doc.goals, goal, |x| x.id);
         }
         Part::Action => {
             let action = PlanAction {
@@ -725,10 +722,7 @@ fn apply(part: Part, form: &Fields, doc: &mut PlanDoc, item: Option<Uuid>, error
                     .ok()
                     .filter(|g| doc.goals.iter().any(|x| x.id == *g)),
             };
-            match doc.actions.iter_mut().find(|a| a.id == action.id) {
-                Some(a) => *a = action,
-                None => doc.actions.push(action),
-            }
+            upsert(&mut doc.actions, action, |x| x.id);
         }
         Part::Supporter => {
             let s = Supporter {
@@ -737,10 +731,7 @@ fn apply(part: Part, form: &Fields, doc: &mut PlanDoc, item: Option<Uuid>, error
                 relationship: text("relationship"),
                 contact: text("contact"),
             };
-            match doc.support_network.iter_mut().find(|x| x.id == s.id) {
-                Some(x) => *x = s,
-                None => doc.support_network.push(s),
-            }
+            upsert(&mut doc.support_network, s, |x| x.id);
         }
         Part::Range => {
             let Some((measure, comp)) = chosen_component(form) else {
@@ -766,10 +757,7 @@ fn apply(part: Part, form: &Fields, doc: &mut PlanDoc, item: Option<Uuid>, error
                 low,
                 high,
             };
-            match doc.reading_targets.iter_mut().find(|x| x.id == t.id) {
-                Some(x) => *x = t,
-                None => doc.reading_targets.push(t),
-            }
+            upsert(&mut doc.reading_targets, t, |x| x.id);
         }
         Part::Rule => {
             let Some((measure, comp)) = chosen_component(form) else {
@@ -824,14 +812,20 @@ fn apply(part: Part, form: &Fields, doc: &mut PlanDoc, item: Option<Uuid>, error
                     errors.add(c.tr, field, p.message_id());
                 }
             }
-            match doc.alert_rules.iter_mut().find(|x| x.id == r.id) {
-                Some(x) => *x = r,
-                None => doc.alert_rules.push(r),
-            }
+            upsert(&mut doc.alert_rules, r, |x| x.id);
         }
     }
     for p in doc.check() {
         errors.add(c.tr, p.field, &format!("error-plan-{}", p.problem));
+    }
+}
+
+/// Puts `item` in place of the one with the same id, or adds it at the end.
+fn upsert<T>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> Uuid) {
+    let key = id(&item);
+    match list.iter_mut().find(|x| id(x) == key) {
+        Some(x) => *x = item,
+        None => list.push(item),
     }
 }
 
