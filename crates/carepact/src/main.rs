@@ -1,7 +1,8 @@
-//! The `carepact` command: serve the web app, apply migrations, import a record, check the audit log, or invite the
-//! first administrator.
+//! The `carepact` command: serve the web app, apply migrations, import a record, check the audit log, invite the
+//! first administrator, or make and revoke personal API tokens.
 
 mod import;
+mod token;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +64,12 @@ enum Command {
         /// The address people use to reach CarePact, for the link.
         #[arg(long, env = "CAREPACT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
+    },
+    /// Personal API tokens for the FHIR API (scripts and integrations): make one for a user, list a user's, revoke
+    /// one.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
     },
 }
 
@@ -189,6 +196,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(args) => {
             let db = open_store(&args.store, 4).await?;
             let code = import::run(&db, &args).await;
+            db.close().await;
+            std::process::exit(code?);
+        }
+        Command::Token { command } => {
+            let db = open_store(command.store(), 2).await?;
+            let code = token::run(&db, command).await;
             db.close().await;
             std::process::exit(code?);
         }

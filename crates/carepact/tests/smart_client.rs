@@ -2,6 +2,8 @@
 //! client from PyPI, completes a standalone patient launch (PKCE S256; the person signs in and presses Allow on the
 //! consent page), reads Amina's Patient and her Observations through its FHIR models, and refreshes its token; a
 //! token without an Observation scope reads the Patient and is refused the Observations (403 OperationOutcome).
+//! With `openid fhirUser`, PyJWT (also from PyPI) verifies the OpenID Connect identity token, and the refreshed one,
+//! against the key CarePact publishes.
 //!
 //! `scripts/smart-client-check` is the app and the person's browser; this test installs the pinned client into a
 //! virtualenv at `target/smart-client-venv` (once: a stamp names the pins), starts `carepact serve --demo` on a
@@ -21,13 +23,18 @@ use carepact_store::smart::{ClientKind, NewClient, register_client};
 const BIN: &str = env!("CARGO_BIN_EXE_carepact");
 
 /// `fhirclient` and what pip resolves for it, pinned exactly.
-const PINS: [&str; 6] = [
+const PINS: [&str; 10] = [
     "fhirclient==4.4.0",
     "requests==2.34.2",
     "certifi==2026.10.18",
     "charset-normalizer==3.5.2",
     "idna==3.20",
     "urllib3==2.8.0",
+    // PyJWT checks the OpenID Connect identity token (ES256 needs cryptography).
+    "PyJWT==2.15.1",
+    "cryptography==50.0.2",
+    "cffi==2.1.1",
+    "pycparser==3.12",
 ];
 
 /// The app's return address: made up, so the person's browser is stopped before it goes there.
@@ -231,12 +238,18 @@ fn launches_with_fhirclient(database_url: &str) -> Result<()> {
     let node = Node::start(database_url, dir.path().join("server.log"))?;
 
     let rt = tokio::runtime::Runtime::new()?;
-    let (tracker, profile) = rt.block_on(async {
+    let (tracker, profile, identity) = rt.block_on(async {
         let db = Db::connect(database_url).await?;
         let tracker = register(&db, "Readings Tracker", "launch/patient offline_access patient/*.rs").await?;
         let profile = register(&db, "Profile Viewer", "launch/patient patient/Patient.rs").await?;
+        let identity = register(
+            &db,
+            "Signed-in Tracker",
+            "launch/patient openid fhirUser offline_access patient/*.rs",
+        )
+        .await?;
         db.close().await;
-        anyhow::Ok((tracker, profile))
+        anyhow::Ok((tracker, profile, identity))
     })?;
 
     // The full launch, in SMART v2 scopes: Patient, Observations (one page and paged), a refreshed token.
@@ -259,6 +272,15 @@ fn launches_with_fhirclient(database_url: &str) -> Result<()> {
     )?;
     // The same app that may read Observations, asking only for the Patient: its token does not reach them.
     check(&python, &node, dir.path(), &tracker, "patient/Patient.rs", true)?;
+    // OpenID Connect: the identity token (and the refreshed one) verifies with PyJWT against the published key.
+    check(
+        &python,
+        &node,
+        dir.path(),
+        &identity,
+        "launch/patient openid fhirUser offline_access patient/Patient.rs patient/Observation.rs",
+        false,
+    )?;
     node.stop()
 }
 

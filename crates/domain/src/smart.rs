@@ -5,7 +5,8 @@
 //! Scopes are read in both syntaxes: SMART v2 (`patient/Observation.rs`, `patient/*.cruds`) and v1
 //! (`patient/Observation.read`, `.write`, `.*`), where v1 `read` is v2 `rs` and v1 `write` is v2 `cud`. FHIR resource
 //! types map onto CarePact's consent sections, so an app's access is described to the person in the same words as
-//! sharing with people. CarePact tokens are always for one person: only `patient/` resource scopes are granted.
+//! sharing with people. CarePact tokens are always for one person: only `patient/` resource scopes are granted. The
+//! OpenID Connect scopes `openid` and `fhirUser` grant no data: they ask for an identity token naming the user.
 
 use std::fmt;
 
@@ -173,9 +174,9 @@ pub enum Scope {
     Resource(ResourceScope),
     /// `launch/patient`: the app needs to know whose record it was launched for.
     LaunchPatient,
-    /// `openid`: an OpenID Connect identity token (not issued by CarePact yet, so never granted).
+    /// `openid`: an OpenID Connect identity token naming the user, with the access token. Grants no data.
     OpenId,
-    /// `fhirUser`: the user as a FHIR resource, in the identity token (never granted, as `openid`).
+    /// `fhirUser`: the user as a FHIR resource (its URL), in the identity token. Grants no data.
     FhirUser,
     /// `offline_access`: a refresh token, so the app stays connected until the person disconnects it.
     OfflineAccess,
@@ -406,12 +407,11 @@ pub fn section_access(scopes: &[Scope]) -> Vec<SectionAccess> {
         .collect()
 }
 
-/// True for scopes an app may be registered for: `launch/patient`, `offline_access`, and `patient/` resource
-/// scopes without a granular restriction.
+/// True for scopes an app may be registered for: `launch/patient`, `offline_access`, `openid`, `fhirUser`, and
+/// `patient/` resource scopes without a granular restriction.
 pub fn registrable(scope: &Scope) -> bool {
     match scope {
-        Scope::LaunchPatient | Scope::OfflineAccess => true,
-        Scope::OpenId | Scope::FhirUser => false,
+        Scope::LaunchPatient | Scope::OfflineAccess | Scope::OpenId | Scope::FhirUser => true,
         Scope::Resource(r) => {
             r.context == Context::Patient
                 && r.query.is_none()
@@ -422,8 +422,8 @@ pub fn registrable(scope: &Scope) -> bool {
 
 /// What CarePact grants when an app registered for `allowed` asks for `requested`: the requested scopes it
 /// understands, narrowed to what the app is registered for (`patient/*.cruds` asked of an app registered for
-/// `patient/Observation.rs` gives `patient/Observation.rs`). Identity scopes (`openid`, `fhirUser`) are not
-/// granted: CarePact issues no identity token.
+/// `patient/Observation.rs` gives `patient/Observation.rs`). `launch/patient`, `offline_access` and the identity
+/// scopes (`openid`, `fhirUser`) are granted when asked for and registered.
 pub fn grantable(requested: &[Scope], allowed: &[Scope]) -> Vec<Scope> {
     let mut out: Vec<Scope> = Vec::new();
     let mut add = |s: Scope| {
@@ -433,7 +433,11 @@ pub fn grantable(requested: &[Scope], allowed: &[Scope]) -> Vec<Scope> {
     };
     for scope in requested {
         match scope {
-            Scope::LaunchPatient | Scope::OfflineAccess if allowed.contains(scope) => add(scope.clone()),
+            Scope::LaunchPatient | Scope::OfflineAccess | Scope::OpenId | Scope::FhirUser
+                if allowed.contains(scope) =>
+            {
+                add(scope.clone())
+            }
             Scope::Resource(r) if registrable(scope) => {
                 for a in allowed.iter().filter(|a| registrable(a)) {
                     let Scope::Resource(a) = a else { continue };
@@ -467,7 +471,7 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 }
 
 /// Base64url without padding (RFC 4648 §5), as PKCE writes a challenge.
-fn base64url(bytes: &[u8]) -> String {
+pub fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -779,7 +783,12 @@ mod tests {
         assert!(registrable(&Scope::parse("patient/*.cruds").unwrap()));
         assert!(!registrable(&Scope::parse("user/*.cruds").unwrap()));
         assert!(!registrable(&Scope::parse("patient/Encounter.rs").unwrap()));
-        assert!(!registrable(&Scope::OpenId));
+        assert!(registrable(&Scope::OpenId) && registrable(&Scope::FhirUser));
+        // Identity scopes are granted when asked for and registered; they reach no data.
+        let with_identity = scopes("openid fhirUser patient/Observation.rs");
+        let granted = grantable(&scopes("fhirUser openid patient/Observation.rs"), &with_identity);
+        assert_eq!(scope_text(&granted), "fhirUser openid patient/Observation.rs");
+        assert!(!allows(&scopes("openid fhirUser"), "Patient", Interaction::Read));
     }
 
     #[test]

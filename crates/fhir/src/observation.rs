@@ -33,7 +33,8 @@ pub const LOINC: &str = "http://loinc.org";
 pub const UCUM: &str = "http://unitsofmeasure.org";
 /// CarePact's own codes for measures LOINC has no fitting code for (mood, breathlessness, symptoms).
 pub const MEASURE_SYSTEM: &str = "https://carepact.example/fhir/CodeSystem/measure";
-const CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+/// The code system of Observation categories.
+pub const CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 const DATA_ABSENT: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
 /// The older blood pressure panel ("systolic and diastolic"), still sent by some devices; read as 85354-9.
 const OLD_BP_PANEL: &str = "55284-4";
@@ -67,7 +68,8 @@ pub struct ObservationInput<'a> {
 pub type ReadObservation = (Measure, OffsetDateTime, BTreeMap<&'static str, f64>, Option<String>);
 
 /// The observation category code and display for a measure.
-fn category(measure: Measure) -> (&'static str, &'static str) {
+/// The Observation category of a measure's readings: its code and display.
+pub fn category(measure: Measure) -> (&'static str, &'static str) {
     match measure {
         Measure::BloodPressure
         | Measure::HeartRate

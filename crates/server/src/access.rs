@@ -34,6 +34,15 @@ pub async fn is_own(state: &AppState, user: &User, person: PersonId) -> Result<b
         .is_some_and(|p| p == person))
 }
 
+/// Why a user reaches a person's data: the person looking at their own, or someone else caring for them.
+pub async fn purpose_for(state: &AppState, user: &User, person: PersonId) -> Result<&'static str, AppError> {
+    Ok(if is_own(state, user, person).await? {
+        "person-access"
+    } else {
+        "direct-care"
+    })
+}
+
 /// "person" for the user's own data, else the role they act in.
 async fn role_towards(state: &AppState, user: &User, person: PersonId) -> Result<&'static str, AppError> {
     Ok(if is_own(state, user, person).await? {
@@ -129,42 +138,42 @@ pub fn job_tr(state: &AppState) -> crate::i18n::Tr<'_> {
     }
 }
 
-/// Authorises an app the user connected (SMART on FHIR) to do `request` on `person`'s data, on the user's behalf:
-/// the same decision as for the user themself, recorded with the app named (`app:<client id>`) so the person's log
-/// shows which app read or wrote. Refusal is `AppError::NotFound`.
-pub async fn authorize_app(
+/// Authorises `user` acting through `via` (an app they connected, `app:<client id>`, or an API token,
+/// `token:<id>`) to do `request` on `person`'s data: the same decision as for the user themself, recorded with
+/// `via` so the person's log shows how they were reached. Refusal is `AppError::NotFound`.
+pub async fn authorize_via(
     state: &AppState,
     user: &User,
     person: PersonId,
     request: Request,
     entity: &str,
-    client_id: &str,
+    via: &str,
 ) -> Result<Grant, AppError> {
-    let via = format!("app:{client_id}");
-    decide(state, user, person, request, entity, "person-access", None, Some(&via)).await
+    let purpose = purpose_for(state, user, person).await?;
+    decide(state, user, person, request, entity, purpose, None, Some(via)).await
 }
 
-/// Like [`authorize_app`], for answers that mix items of every sensitivity (the record's resources): the grant
+/// Like [`authorize_via`], for answers that mix items of every sensitivity (the record's resources): the grant
 /// covers the labels the person has shared with `user` (all of them for the person's own record), decided once per
-/// label and recorded with the app named (`app:<client id>`).
-pub async fn authorize_app_labels(
+/// label and recorded with `via`.
+pub async fn authorize_via_labels(
     state: &AppState,
     user: &User,
     person: PersonId,
     request: Request,
     entity: &str,
-    client_id: &str,
+    via: &str,
 ) -> Result<Grant, AppError> {
-    let via = format!("app:{client_id}");
+    let purpose = purpose_for(state, user, person).await?;
     decide(
         state,
         user,
         person,
         request,
         entity,
-        "person-access",
+        purpose,
         Some(Labels::all()),
-        Some(&via),
+        Some(via),
     )
     .await
 }

@@ -55,11 +55,11 @@ pub fn router(state: AppState) -> Router {
 
     // The FHIR API: bearer tokens, no cookies, so outside the session and CSRF layers; its errors are
     // OperationOutcomes, not pages.
-    let fhir = fhir_api::routes().layer(CatchPanicLayer::new());
+    let fhir = fhir_api::routes().layer(CatchPanicLayer::new()).layer(cors());
     // SMART on FHIR's token and revocation endpoints (and its configuration) are called by apps, not browsers:
     // like /healthz they skip the session (cookie and CSRF) and error-page layers. Their bodies carry codes and
     // tokens and are never logged; the trace layer below logs route templates only.
-    let apps = smart::api_routes();
+    let apps = smart::api_routes().layer(cors());
     pages.merge(ops).merge(fhir).merge(apps).with_state(state.clone()).layer(
         ServiceBuilder::new()
             .layer(SetSensitiveHeadersLayer::new([header::COOKIE, header::SET_COOKIE, header::AUTHORIZATION]))
@@ -82,6 +82,30 @@ pub fn router(state: AppState) -> Router {
                 HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
             )),
     )
+}
+
+/// Browser-based apps on other origins may call the FHIR API and the SMART endpoints: they carry bearer tokens,
+/// never cookies, so any origin may ask, and preflight requests are answered.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::Method;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("prefer"),
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::CONTENT_LOCATION,
+            header::ETAG,
+            header::LAST_MODIFIED,
+        ])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops taking connections, finishes requests in flight, stops the outbox

@@ -23,6 +23,7 @@ mod fhir_api;
 mod forms;
 mod http;
 mod metrics;
+mod oidc;
 mod pages;
 mod session;
 mod smart;

@@ -2,15 +2,21 @@
 //! apps and devices to their record.
 //!
 //! - `/.well-known/smart-configuration` (also under the FHIR base, `/fhir/r4`) tells apps where everything is.
-//! - `/oauth/authorize`: a signed-in person (sign-in keeps the request) sees in plain words which app is asking,
-//!   what it wants to see and change (grouped by consent section), and for how long, and allows it or not. Allowing
-//!   passes the choke point as a change to the person's sharing, and the connection is recorded in their log. A
-//!   bad app or return address shows an error page and never redirects; other problems go back to the app as
-//!   OAuth errors.
+//! - `/oauth/authorize`: a signed-in user (sign-in keeps the request) sees in plain words which app is asking,
+//!   what it wants to see and change (grouped by consent section), and for how long, and allows it or not. They can
+//!   connect it to their own record (if they are a person with one) or, as a carer, to the record of someone who
+//!   shares with them as their carer and lets them read at least one section the app's scopes reach (asked of the
+//!   choke point, so nothing about anyone is shown unless they consented); with more than one choice, they choose
+//!   whose. The answer checks the chosen person again through the choke point. Allowing is recorded in the
+//!   person's log (naming the carer when it was them). A bad app or return address shows an error page and never
+//!   redirects; other problems go back to the app as OAuth errors.
 //! - `/oauth/token` and `/oauth/revoke` are called by apps, not browsers: they sit outside the session layer (no
 //!   cookies, no CSRF), like `/healthz`, and answer RFC 6749 JSON. Confidential apps authenticate with HTTP Basic;
 //!   public apps send their client_id and prove the code with PKCE S256.
-//! - `/apps`: the person's connected apps, each with Disconnect (which revokes everything it holds at once).
+//! - `/apps`: the apps connected to the person's record (by them, or by a carer: "Connected by …"), and the apps a
+//!   carer connected for the people they care for, each with Disconnect (which revokes everything it holds at
+//!   once).
+//! - With `openid`, the token response carries an OpenID Connect identity token (see `oidc`).
 //! - `/admin/apps`: the system admin registers apps (the secret of a confidential app is shown once) and can switch
 //!   one off.
 //!
@@ -28,9 +34,11 @@ use axum::routing::{get, post};
 use carepact_domain::consent::{Action, Request, Section, Sensitivity};
 use carepact_domain::identity::{PersonId, Role, required_text};
 use carepact_domain::smart::{self as rules, Scope};
+use carepact_store::access::Grant;
 use carepact_store::audit::AccessEntry;
 use carepact_store::smart::{self as store, Client, ClientKind, GrantError, Issued};
 use carepact_store::users::User;
+use carepact_store::{consents, people};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -54,7 +62,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// What apps call. Outside the session and error-page layers: no cookies, no CSRF, JSON answers. Bodies are small
-/// forms; answers are never cached and may be read by browser apps on other origins (they carry no cookies).
+/// forms; answers are never cached and may be read by browser apps on other origins (they carry no cookies: see
+/// `http::cors`).
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/smart-configuration", get(configuration))
@@ -62,6 +71,12 @@ pub fn api_routes() -> Router<AppState> {
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/oauth/introspect", post(introspect))
+        .route("/.well-known/openid-configuration", get(crate::oidc::configuration))
+        .route(
+            "/fhir/r4/.well-known/openid-configuration",
+            get(crate::oidc::configuration),
+        )
+        .route("/.well-known/jwks.json", get(crate::oidc::jwks))
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::new())
@@ -69,10 +84,6 @@ pub fn api_routes() -> Router<AppState> {
                 .layer(SetResponseHeaderLayer::overriding(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("no-store"),
-                ))
-                .layer(SetResponseHeaderLayer::overriding(
-                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                    HeaderValue::from_static("*"),
                 )),
         )
 }
@@ -86,9 +97,11 @@ fn public_base(state: &AppState) -> &str {
     state.config.public_url.trim_end_matches('/')
 }
 
-async fn configuration(State(state): State<AppState>) -> Response {
-    let base = public_base(&state);
+/// The scopes apps may ask for, for the SMART and OpenID Connect configurations.
+pub(crate) fn scopes_supported() -> Vec<String> {
     let mut scopes = vec![
+        "openid".to_owned(),
+        "fhirUser".to_owned(),
         "launch/patient".to_owned(),
         "offline_access".to_owned(),
         "patient/*.cruds".to_owned(),
@@ -99,7 +112,14 @@ async fn configuration(State(state): State<AppState>) -> Response {
             .iter()
             .map(|(t, _, read_only)| format!("patient/{t}.{}", if *read_only { "rs" } else { "cruds" })),
     );
+    scopes
+}
+
+async fn configuration(State(state): State<AppState>) -> Response {
+    let base = public_base(&state);
     Json(json!({
+        "issuer": crate::oidc::issuer(&state),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "authorization_endpoint": format!("{base}/oauth/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "revocation_endpoint": format!("{base}/oauth/revoke"),
@@ -107,9 +127,10 @@ async fn configuration(State(state): State<AppState>) -> Response {
         "management_endpoint": format!("{base}/apps"),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
-        "scopes_supported": scopes,
+        "scopes_supported": scopes_supported(),
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
+        "id_token_signing_alg_values_supported": [crate::oidc::ALG],
         "capabilities": [
             "launch-standalone",
             "client-public",
@@ -118,7 +139,8 @@ async fn configuration(State(state): State<AppState>) -> Response {
             "permission-offline",
             "permission-patient",
             "permission-v1",
-            "permission-v2"
+            "permission-v2",
+            "sso-openid-connect"
         ],
     }))
     .into_response()
@@ -235,14 +257,98 @@ async fn check(state: &AppState, p: &Fields) -> Result<Checked, AppError> {
     }))
 }
 
-/// The person a signed-in user's own record belongs to. Only a person can connect apps to their own record.
-async fn own_person(state: &AppState, user: &User) -> Result<PersonId, AppError> {
+/// The record of the signed-in user themself, if they are a person with one.
+async fn own_record(state: &AppState, user: &User) -> Result<Option<PersonId>, AppError> {
     if !user.has_role(Role::Person) {
-        return Err(AppError::Forbidden("error-smart-person-only"));
+        return Ok(None);
     }
-    carepact_store::people::id_for_user(&state.db, user.id)
+    Ok(people::id_for_user(&state.db, user.id).await?)
+}
+
+/// The consent sections an app's scopes reach.
+fn scope_sections(scopes: &[Scope]) -> Vec<Section> {
+    rules::section_access(scopes).into_iter().map(|a| a.section).collect()
+}
+
+/// A carer's grant over `person`'s data: the choke point (which audits each decision) lets `user` read at least one
+/// of `sections`, on the person's consent to them as their carer. `None` otherwise — for anyone who is not a carer,
+/// and for sharing on any other basis (a professional's consent).
+async fn carer_grant(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    sections: &[Section],
+) -> Result<Option<Grant>, AppError> {
+    if !user.has_role(Role::Carer) {
+        return Ok(None);
+    }
+    for section in sections {
+        let request = Request {
+            section: *section,
+            label: Sensitivity::General,
+            action: Action::Read,
+        };
+        match crate::access::authorize(state, user, person, request, "smart-app-connect", "direct-care").await {
+            Ok(grant) => {
+                return Ok(store::acts_as_carer(&state.db, &grant, state.now())
+                    .await?
+                    .then_some(grant));
+            }
+            Err(AppError::NotFound) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// A record the signed-in user can connect an app to.
+struct Choice {
+    person: PersonId,
+    /// The person's name; `None` for the user's own record.
+    name: Option<String>,
+}
+
+/// Every record `user` can connect an app asking for `scopes` to: their own first (if they are a person with a
+/// record), then, by name, each person who shares with them as their carer and lets them read at least one section
+/// the scopes reach. Candidates are ids only until the choke point permits, so nothing about anyone else is read
+/// unless they consented.
+async fn choices(state: &AppState, user: &User, scopes: &[Scope]) -> Result<Vec<Choice>, AppError> {
+    let own = own_record(state, user).await?;
+    let mut out: Vec<Choice> = own.map(|person| Choice { person, name: None }).into_iter().collect();
+    if !user.has_role(Role::Carer) {
+        return Ok(out);
+    }
+    let sections = scope_sections(scopes);
+    let mut others = Vec::new();
+    for person in consents::candidates_shared_with(&state.db, user.id, user.organisation_id, state.now()).await? {
+        if Some(person) == own {
+            continue;
+        }
+        let Some(grant) = carer_grant(state, user, person, &sections).await? else {
+            continue;
+        };
+        if let Some(p) = people::summary(&state.db, &grant).await? {
+            others.push(Choice {
+                person,
+                name: Some(p.full_name()),
+            });
+        }
+    }
+    others.sort_by(|a, b| a.name.cmp(&b.name));
+    out.extend(others);
+    Ok(out)
+}
+
+/// The grant to connect an app to `person`'s record with, checked now through the choke point (never trusting the
+/// form): the person's own write grant over their sharing, or a carer's grant. A person who is neither is "not
+/// found".
+async fn connect_grant(state: &AppState, user: &User, person: PersonId, scopes: &[Scope]) -> Result<Grant, AppError> {
+    if own_record(state, user).await? == Some(person) {
+        return own_sharing(state, user, person, Action::Write).await;
+    }
+    carer_grant(state, user, person, &scope_sections(scopes))
         .await?
-        .ok_or(AppError::Forbidden("error-smart-person-only"))
+        .ok_or(AppError::NotFound)
 }
 
 /// The person's grant over their own sharing: connecting and disconnecting apps is a change to who can reach
@@ -268,8 +374,11 @@ struct SectionWords {
     change: Vec<String>,
 }
 
-/// How a FHIR resource type is described to the person.
-fn type_message(resource_type: &str) -> Option<&'static str> {
+/// How a FHIR resource type is described to the person (`own`) or, in words that fit anyone's record, to a carer.
+fn type_message(resource_type: &str, own: bool) -> Option<&'static str> {
+    if !own {
+        return type_message_any(resource_type);
+    }
     Some(match resource_type {
         "Patient" => "apps-type-patient",
         "Condition" => "apps-type-condition",
@@ -292,10 +401,38 @@ fn type_message(resource_type: &str) -> Option<&'static str> {
     })
 }
 
-/// What `scopes` let an app see and change, grouped by section, in words.
-fn describe(c: &Chrome<'_>, scopes: &[Scope]) -> Vec<SectionWords> {
-    let words =
-        |types: &[&str]| -> Vec<String> { types.iter().filter_map(|t| type_message(t)).map(|id| c.t(id)).collect() };
+fn type_message_any(resource_type: &str) -> Option<&'static str> {
+    Some(match resource_type {
+        "Patient" => "apps-any-type-patient",
+        "Condition" => "apps-any-type-condition",
+        "MedicationStatement" => "apps-any-type-medication-statement",
+        "AllergyIntolerance" => "apps-any-type-allergy-intolerance",
+        "Immunization" => "apps-any-type-immunization",
+        "Procedure" => "apps-any-type-procedure",
+        "DiagnosticReport" => "apps-any-type-diagnostic-report",
+        "DocumentReference" => "apps-any-type-document-reference",
+        "Consent" => "apps-any-type-consent",
+        "AuditEvent" => "apps-any-type-audit-event",
+        "CarePlan" => "apps-any-type-care-plan",
+        "Goal" => "apps-any-type-goal",
+        "CareTeam" => "apps-any-type-care-team",
+        "Observation" => "apps-any-type-observation",
+        "Questionnaire" => "apps-any-type-questionnaire",
+        "QuestionnaireResponse" => "apps-any-type-questionnaire-response",
+        "Communication" => "apps-any-type-communication",
+        _ => return None,
+    })
+}
+
+/// What `scopes` let an app see and change, grouped by section, in words for the person (`own`) or for anyone.
+fn describe(c: &Chrome<'_>, scopes: &[Scope], own: bool) -> Vec<SectionWords> {
+    let words = |types: &[&str]| -> Vec<String> {
+        types
+            .iter()
+            .filter_map(|t| type_message(t, own))
+            .map(|id| c.t(id))
+            .collect()
+    };
     rules::section_access(scopes)
         .into_iter()
         .map(|a| SectionWords {
@@ -306,21 +443,104 @@ fn describe(c: &Chrome<'_>, scopes: &[Scope]) -> Vec<SectionWords> {
         .collect()
 }
 
+/// A choice of record on the consent page: the person's id and how it is named.
+struct ChoiceRow {
+    value: String,
+    label: String,
+}
+
 #[derive(Template)]
 #[template(path = "smart_authorize.html")]
 struct AuthorizePage<'a> {
     c: Chrome<'a>,
     csrf: String,
     title: String,
-    app: String,
+    intro: String,
     sections: Vec<SectionWords>,
     offline: bool,
+    /// Only the user's own record can be chosen: the page speaks of "your record".
+    own_only: bool,
+    /// Someone else's record can be chosen (the user is their carer).
+    for_others: bool,
+    /// The app asks who the user is (`openid`).
+    identity: bool,
     origin: String,
+    /// With more than one, the user chooses whose record (a required radio group).
+    choices: Vec<ChoiceRow>,
+    chosen: String,
+    errors: Errors,
     /// The request, carried to the form's answer.
     hidden: Vec<(&'static str, String)>,
 }
 
-/// The consent page: which app, what it asks to see and change, for how long; Allow or Do not allow.
+/// The consent page: which app, whose record (chosen, with more than one), what it asks to see and change, for how
+/// long; Allow or Do not allow.
+async fn consent_page(
+    session: &Session,
+    req: &AuthRequest,
+    p: &Fields,
+    choices: &[Choice],
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let origin = rules::redirect_origin(&req.redirect_uri).ok_or(AppError::BadRequest("error-smart-redirect"))?;
+    let c = Chrome::new(session).await?.with_errors(&errors);
+    let app = req.client.name.as_str();
+    let (title, intro, own_only) = match choices {
+        [Choice { name: None, .. }] => (
+            c.t_with("apps-authorize-title", &[("app", app)]),
+            c.t_with("apps-authorize-intro", &[("app", app)]),
+            true,
+        ),
+        [Choice { name: Some(name), .. }] => (
+            c.t_with("apps-authorize-title-other", &[("app", app), ("name", name.as_str())]),
+            c.t_with("apps-authorize-intro-other", &[("app", app), ("name", name.as_str())]),
+            false,
+        ),
+        _ => (
+            c.t_with("apps-authorize-title-choose", &[("app", app)]),
+            c.t_with("apps-authorize-intro-choose", &[("app", app)]),
+            false,
+        ),
+    };
+    let rows = if choices.len() > 1 {
+        choices
+            .iter()
+            .map(|choice| ChoiceRow {
+                value: choice.person.to_string(),
+                label: choice.name.clone().unwrap_or_else(|| c.t("apps-authorize-whose-own")),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let status = errors.status();
+    let page = AuthorizePage {
+        csrf: session.csrf_token().await?,
+        title,
+        intro,
+        sections: describe(&c, &req.granted, own_only),
+        offline: req.granted.contains(&Scope::OfflineAccess),
+        own_only,
+        for_others: choices.iter().any(|choice| choice.name.is_some()),
+        identity: req.granted.contains(&Scope::OpenId),
+        hidden: AUTH_PARAMS.iter().map(|name| (*name, p.get(name).to_owned())).collect(),
+        origin: origin.clone(),
+        choices: rows,
+        chosen: p.get("person").to_owned(),
+        errors,
+        c,
+    };
+    let mut response = (status, render(&page)?).into_response();
+    // The answer to this form redirects to the app, so the app's origin must be allowed as a form target:
+    // browsers apply form-action to the redirect too.
+    let policy = crate::http::CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Ok(response)
+}
+
+/// The consent page, for a signed-in user who can connect the app to at least one record.
 async fn authorize_form(
     State(state): State<AppState>,
     session: Session,
@@ -337,40 +557,40 @@ async fn authorize_form(
         let next: String = form_urlencoded::byte_serialize(format!("/oauth/authorize?{query}").as_bytes()).collect();
         return Ok(Redirect::to(&format!("/sign-in?next={next}")).into_response());
     };
-    own_person(&state, user).await?;
-    let origin = rules::redirect_origin(&req.redirect_uri).ok_or(AppError::BadRequest("error-smart-redirect"))?;
-    let c = Chrome::new(&session).await?;
-    let page = AuthorizePage {
-        csrf: session.csrf_token().await?,
-        title: c.t_with("apps-authorize-title", &[("app", req.client.name.as_str())]),
-        app: req.client.name.clone(),
-        sections: describe(&c, &req.granted),
-        offline: req.granted.contains(&Scope::OfflineAccess),
-        hidden: AUTH_PARAMS.iter().map(|name| (*name, p.get(name).to_owned())).collect(),
-        origin: origin.clone(),
-        c,
-    };
-    let mut response = render(&page)?.into_response();
-    // The answer to this form redirects to the app, so the app's origin must be allowed as a form target:
-    // browsers apply form-action to the redirect too.
-    let policy = crate::http::CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    let choices = choices(&state, user, &req.granted).await?;
+    if choices.is_empty() {
+        return Err(AppError::Forbidden("error-smart-person-only"));
     }
-    Ok(response)
+    consent_page(&session, &req, &p, &choices, Errors::default()).await
 }
 
-/// The person's answer: a code for the app (recorded as connecting it), or `access_denied`.
+/// The user's answer: a code for the app (recorded as connecting it to the chosen record), or `access_denied`.
 async fn authorize(State(state): State<AppState>, session: Session, form: Fields) -> Result<Response, AppError> {
     let req = match check(&state, &form).await? {
         Checked::Ready(req) => req,
         Checked::Refused(response) => return Ok(response),
     };
     let user = session.require_user()?.clone();
-    let person = own_person(&state, &user).await?;
     match form.get("decision") {
         "allow" => {
-            let grant = own_sharing(&state, &user, person, Action::Write).await?;
+            let grant = match form.get("person") {
+                "" => {
+                    let choices = choices(&state, &user, &req.granted).await?;
+                    match choices.as_slice() {
+                        [] => return Err(AppError::Forbidden("error-smart-person-only")),
+                        [only] => connect_grant(&state, &user, only.person, &req.granted).await?,
+                        _ => {
+                            let mut errors = Errors::default();
+                            errors.add(session.tr(), "person", "error-smart-choose-person");
+                            return consent_page(&session, &req, &form, &choices, errors).await;
+                        }
+                    }
+                }
+                chosen => {
+                    let person = Uuid::parse_str(chosen).map_err(|_| AppError::NotFound)?;
+                    connect_grant(&state, &user, PersonId(person), &req.granted).await?
+                }
+            };
             let scopes: Vec<String> = req.granted.iter().map(ToString::to_string).collect();
             let allowed = store::NewAuthorization {
                 client_id: &req.client.client_id,
@@ -548,7 +768,20 @@ fn token_params(headers: &HeaderMap, body: &Bytes) -> Result<Fields, OAuthError>
     Ok(p)
 }
 
-fn issued_response(issued: Issued) -> Response {
+/// The token response: the tokens, the granted scopes, the `patient` launch context, and with `openid` an identity
+/// token naming the user (with `fhirUser`, as a FHIR resource).
+async fn issued_response(state: &AppState, client_id: &str, issued: Issued) -> Result<Response, AppError> {
+    let has = |scope: &str| issued.scopes.iter().any(|s| s == scope);
+    let id_token = if has("openid") {
+        let subject = crate::oidc::Subject {
+            user: issued.user,
+            person: issued.person,
+            fhir_user: has("fhirUser"),
+        };
+        Some(crate::oidc::id_token(state, client_id, &subject).await?)
+    } else {
+        None
+    };
     let mut body = json!({
         "access_token": issued.access_token,
         "token_type": "Bearer",
@@ -559,7 +792,10 @@ fn issued_response(issued: Issued) -> Response {
     if let Some(refresh) = issued.refresh_token {
         body["refresh_token"] = json!(refresh);
     }
-    (
+    if let Some(id_token) = id_token {
+        body["id_token"] = json!(id_token);
+    }
+    Ok((
         StatusCode::OK,
         [
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
@@ -567,7 +803,7 @@ fn issued_response(issued: Issued) -> Response {
         ],
         Json(body),
     )
-        .into_response()
+        .into_response())
 }
 
 fn grant_error(e: GrantError) -> Response {
@@ -619,10 +855,10 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
             ));
         }
     };
-    Ok(match outcome {
-        Ok(issued) => issued_response(issued),
-        Err(e) => grant_error(e),
-    })
+    match outcome {
+        Ok(issued) => issued_response(&state, &client.client_id, issued).await,
+        Err(e) => Ok(grant_error(e)),
+    }
 }
 
 /// `POST /oauth/revoke` (RFC 7009): an app gives up a token. Unknown tokens are not an error.
@@ -677,7 +913,7 @@ async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Byt
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The person's connected apps.
+// Connected apps: those connected to the person's record, and those a carer connected for others.
 
 struct AppRow {
     id: Uuid,
@@ -686,6 +922,10 @@ struct AppRow {
     offline: bool,
     connected: String,
     last_used: Option<String>,
+    /// On the person's list: who connected it, when it was not them (their carer).
+    connected_by: Option<String>,
+    /// On a carer's list: whose record it reaches.
+    whose: Option<String>,
 }
 
 #[derive(Template)]
@@ -693,56 +933,125 @@ struct AppRow {
 struct AppsPage<'a> {
     c: Chrome<'a>,
     csrf: String,
+    /// The user is a person with a record: the page lists the apps connected to it.
+    own: bool,
     rows: Vec<AppRow>,
+    /// The user is a carer: the page lists the apps they connected for others.
+    carer: bool,
+    carer_rows: Vec<AppRow>,
+}
+
+/// The name under which a carer's list shows the person a connection reaches: asked of the choke point (audited),
+/// and only while the person still shares with the carer what the app reaches.
+async fn carer_sees(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    scopes: &[Scope],
+    sharing: &[PersonId],
+) -> Result<Option<String>, AppError> {
+    if !sharing.contains(&person) {
+        return Ok(None);
+    }
+    let Some(grant) = carer_grant(state, user, person, &scope_sections(scopes)).await? else {
+        return Ok(None);
+    };
+    Ok(people::summary(&state.db, &grant).await?.map(|p| p.full_name()))
 }
 
 async fn apps(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
-    let user = require_role(&session, &[Role::Person])?;
-    let person = own_person(&state, &user).await?;
-    let grant = own_sharing(&state, &user, person, Action::Read).await?;
-    let list = store::connections(&state.db, &grant, state.now())
+    let user = require_role(&session, &[Role::Person, Role::Carer])?;
+    let own = own_record(&state, &user).await?;
+    let carer = user.has_role(Role::Carer);
+    if own.is_none() && !carer {
+        return Err(AppError::Forbidden("error-smart-person-only"));
+    }
+    let c = Chrome::new(&session)
         .await?
-        .map_err(|_| AppError::NotFound)?;
-    let c = Chrome::new(&session).await?.crumb("/apps", "nav-apps");
-    let rows = list
-        .into_iter()
-        .map(|conn| {
+        .crumb("/apps", if own.is_some() { "nav-apps" } else { "nav-apps-carer" });
+    let now = state.now();
+    let mut rows = Vec::new();
+    if let Some(person) = own {
+        let grant = own_sharing(&state, &user, person, Action::Read).await?;
+        let list = store::connections(&state.db, &grant, now)
+            .await?
+            .map_err(|_| AppError::NotFound)?;
+        for conn in list {
             let scopes = rules::parse_scopes(&conn.scopes.join(" ")).0;
-            AppRow {
+            rows.push(AppRow {
                 id: conn.id,
                 name: conn.name,
-                sections: describe(&c, &scopes),
+                sections: describe(&c, &scopes, true),
                 offline: scopes.contains(&Scope::OfflineAccess),
                 connected: c.when(conn.connected_at.0),
                 last_used: conn.last_used_at.map(|t| c.when(t.0)),
-            }
-        })
-        .collect();
+                connected_by: conn
+                    .connected_by
+                    .map(|name| c.t_with("apps-connected-by", &[("name", name.as_str())])),
+                whose: None,
+            });
+        }
+    }
+    let mut carer_rows = Vec::new();
+    if carer {
+        let list = store::connections_made_by(&state.db, user.id, now).await?;
+        let sharing = if list.is_empty() {
+            Vec::new()
+        } else {
+            consents::candidates_shared_with(&state.db, user.id, user.organisation_id, now).await?
+        };
+        for conn in list {
+            let scopes = rules::parse_scopes(&conn.scopes.join(" ")).0;
+            let whose = carer_sees(&state, &user, conn.person, &scopes, &sharing)
+                .await?
+                .unwrap_or_else(|| c.t("apps-for-unnamed"));
+            carer_rows.push(AppRow {
+                id: conn.id,
+                name: conn.name,
+                sections: describe(&c, &scopes, false),
+                offline: scopes.contains(&Scope::OfflineAccess),
+                connected: c.when(conn.connected_at.0),
+                last_used: conn.last_used_at.map(|t| c.when(t.0)),
+                connected_by: None,
+                whose: Some(whose),
+            });
+        }
+    }
     Ok(render(&AppsPage {
         csrf: session.csrf_token().await?,
         c,
+        own: own.is_some(),
         rows,
+        carer,
+        carer_rows,
     })?
     .into_response())
 }
 
+/// Disconnect: an app connected to the user's own record (by them or by a carer), or one they connected, as a carer,
+/// to someone else's. Anything else is "not found".
 async fn disconnect(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = require_role(&session, &[Role::Person])?;
+    let user = require_role(&session, &[Role::Person, Role::Carer])?;
     let connection = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let person = own_person(&state, &user).await?;
-    let grant = own_sharing(&state, &user, person, Action::Write).await?;
-    if !store::disconnect(&state.db, &grant, connection, state.now())
-        .await?
-        .map_err(|_| AppError::NotFound)?
-    {
-        return Err(AppError::NotFound);
+    if let Some(person) = own_record(&state, &user).await? {
+        let grant = own_sharing(&state, &user, person, Action::Write).await?;
+        if store::disconnect(&state.db, &grant, connection, state.now())
+            .await?
+            .map_err(|_| AppError::NotFound)?
+        {
+            session.set_flash("flash-done-app-disconnected").await?;
+            return Ok(Redirect::to("/apps").into_response());
+        }
     }
-    session.set_flash("flash-done-app-disconnected").await?;
-    Ok(Redirect::to("/apps").into_response())
+    if user.has_role(Role::Carer) && store::disconnect_made_by(&state.db, user.id, connection, state.now()).await? {
+        session.set_flash("flash-done-app-disconnected-carer").await?;
+        return Ok(Redirect::to("/apps").into_response());
+    }
+    Err(AppError::NotFound)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -758,13 +1067,22 @@ pub(crate) async fn app_names(state: &AppState, entries: &[AccessEntry]) -> Resu
     Ok(store::app_names(&state.db, &ids).await?)
 }
 
-/// How the log describes connecting (or disconnecting) the app called `name`.
-pub(crate) fn log_what(c: &Chrome<'_>, connected: bool, name: Option<&String>) -> String {
-    match (connected, name) {
-        (true, Some(name)) => c.t_with("log-what-app-connected", &[("title", name.as_str())]),
-        (true, None) => c.t("log-what-app-connected-unnamed"),
-        (false, Some(name)) => c.t_with("log-what-app-disconnected", &[("title", name.as_str())]),
-        (false, None) => c.t("log-what-app-disconnected-unnamed"),
+/// How the log describes connecting (or disconnecting) the app called `name`: by the person themself (`own`), or by
+/// someone else (their carer, named in the log's "who").
+pub(crate) fn log_what(c: &Chrome<'_>, own: bool, connected: bool, name: Option<&String>) -> String {
+    let id = match (own, connected, name.is_some()) {
+        (true, true, true) => "log-what-app-connected",
+        (true, true, false) => "log-what-app-connected-unnamed",
+        (true, false, true) => "log-what-app-disconnected",
+        (true, false, false) => "log-what-app-disconnected-unnamed",
+        (false, true, true) => "log-what-app-connected-by-other",
+        (false, true, false) => "log-what-app-connected-by-other-unnamed",
+        (false, false, true) => "log-what-app-disconnected-by-other",
+        (false, false, false) => "log-what-app-disconnected-by-other-unnamed",
+    };
+    match name {
+        Some(name) => c.t_with(id, &[("title", name.as_str())]),
+        None => c.t(id),
     }
 }
 
@@ -951,7 +1269,10 @@ mod tests {
     #[test]
     fn every_resource_type_is_described() {
         for (t, _, _) in rules::RESOURCE_TYPES {
-            assert!(type_message(t).is_some(), "{t}");
+            assert!(
+                type_message(t, true).is_some() && type_message(t, false).is_some(),
+                "{t}"
+            );
         }
     }
 

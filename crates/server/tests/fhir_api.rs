@@ -30,34 +30,12 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> anyhow::Result<(StatusCode, Value)> {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "127.0.0.1:8080");
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header(header::CONTENT_TYPE, "application/fhir+json")
-            .body(Body::from(b.to_string()))?,
-        None => req.body(Body::empty())?,
-    };
-    let page = app.client().send(req).await?;
-    let json = serde_json::from_str(&page.body).unwrap_or(Value::Null);
-    Ok((page.status, json))
+    let page = fhir_request(app, method, path, token, body.as_ref(), &[]).await?;
+    Ok((page.status, page.json()))
 }
 
 fn issues(outcome: &Value) -> String {
-    outcome["issue"]
-        .as_array()
-        .map(|i| {
-            i.iter()
-                .map(|x| x["diagnostics"].to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+    diagnostics(outcome)
 }
 
 fn blood_pressure(person: PersonId, systolic: i64, at: &str) -> Value {

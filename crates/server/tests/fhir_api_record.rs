@@ -5,8 +5,7 @@
 mod support;
 
 use anyhow::Context;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use carepact_domain::consent::{Action, Request as Ask, Section, Sensitivity};
 use carepact_domain::identity::PersonId;
 use carepact_store::record::{ImportMeta, ImportOutcome};
@@ -25,12 +24,8 @@ async fn token_for(app: &TestApp, email: &str, scopes: &[&str]) -> anyhow::Resul
 }
 
 async fn get(app: &TestApp, path: &str, token: &str) -> anyhow::Result<(StatusCode, Value)> {
-    let req = Request::get(path)
-        .header(header::HOST, "127.0.0.1:8080")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())?;
-    let page = app.client().send(req).await?;
-    Ok((page.status, serde_json::from_str(&page.body).unwrap_or(Value::Null)))
+    let page = fhir_request(app, "GET", path, Some(token), None, &[]).await?;
+    Ok((page.status, page.json()))
 }
 
 fn entries(bundle: &Value) -> Vec<Value> {

@@ -6,8 +6,7 @@
 mod support;
 
 use anyhow::Context;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use carepact_domain::identity::PersonId;
 use serde_json::{Value, json};
 use support::*;
@@ -25,32 +24,12 @@ async fn call(
     token: &str,
     body: Option<&Value>,
 ) -> anyhow::Result<(StatusCode, Value)> {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "127.0.0.1:8080")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let req = match body {
-        Some(b) => req
-            .header(header::CONTENT_TYPE, "application/fhir+json")
-            .body(Body::from(b.to_string()))?,
-        None => req.body(Body::empty())?,
-    };
-    let page = app.client().send(req).await?;
-    let json = serde_json::from_str(&page.body).unwrap_or(Value::Null);
-    Ok((page.status, json))
+    let page = fhir_request(app, method, path, Some(token), body, &[]).await?;
+    Ok((page.status, page.json()))
 }
 
 fn issues(outcome: &Value) -> String {
-    outcome["issue"]
-        .as_array()
-        .map(|i| {
-            i.iter()
-                .map(|x| x["diagnostics"].to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+    diagnostics(outcome)
 }
 
 /// A blood pressure taken `minute` minutes after midnight on 1 March 2020 (a day Amina's demo readings miss).

@@ -1,7 +1,9 @@
 //! CarePact's FHIR output checked by a real FHIR R4 validator (`scripts/fhir-validate`: the PyPI package
 //! fhir.resources 6.4.0, R4 4.0.1, in its own virtualenv under target/fhir-venv), on both backends: the
 //! CapabilityStatement, Amina's Patient, an Observation search Bundle, a created Observation, transaction- and
-//! batch-response Bundles, an OperationOutcome, and her whole record as exported from `/records/{id}/export.json`.
+//! batch-response Bundles, an OperationOutcome, a read and a search Bundle of each of CarePlan (with a version and
+//! its history Bundle), Goal, CareTeam, Communication, Consent, AuditEvent, Questionnaire and QuestionnaireResponse
+//! (and a created one), and her whole record as exported from `/records/{id}/export.json`.
 
 mod support;
 
@@ -9,8 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use carepact_domain::identity::PersonId;
 use serde_json::{Value, json};
 use support::*;
@@ -30,18 +31,7 @@ async fn fetch(
     body: Option<Value>,
     want: StatusCode,
 ) -> anyhow::Result<String> {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "127.0.0.1:8080")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let req = match body {
-        Some(b) => req
-            .header(header::CONTENT_TYPE, "application/fhir+json")
-            .body(Body::from(b.to_string()))?,
-        None => req.body(Body::empty())?,
-    };
-    let page = app.client().send(req).await?;
+    let page = fhir_request(app, method, path, Some(token), body.as_ref(), &[]).await?;
     assert_eq!(page.status, want, "{method} {path}: {}", page.body);
     Ok(page.body)
 }
@@ -99,6 +89,29 @@ carepact_testkit::backend_tests! {
         outputs.push(("batch-response", fetch(&app, "POST", "/fhir/r4", &t, Some(batch), StatusCode::OK).await?));
         outputs.push(("operation-outcome", fetch(&app, "GET", "/fhir/r4/Observation?colour=red", &t, None, StatusCode::BAD_REQUEST).await?));
 
+        // The care plan, team, messages, sharing, access log, questionnaires and answers: a read and a search each.
+        let mut more: Vec<(String, String)> = Vec::new();
+        let (care, _) = token(&app, &["launch/patient", "patient/CarePlan.rs", "patient/Goal.rs", "patient/CareTeam.rs", "patient/Communication.rs", "patient/Consent.rs", "patient/AuditEvent.rs", "patient/Questionnaire.rs", "patient/QuestionnaireResponse.crs"]).await?;
+        for (name, search) in [("CarePlan", "CarePlan"), ("Goal", "Goal"), ("CareTeam", "CareTeam"), ("Communication", "Communication"), ("Consent", "Consent"), ("AuditEvent", "AuditEvent?_count=40"), ("Questionnaire", "Questionnaire"), ("QuestionnaireResponse", "QuestionnaireResponse")] {
+            let found = fetch(&app, "GET", &format!("/fhir/r4/{search}"), &care, None, StatusCode::OK).await?;
+            let bundle: Value = serde_json::from_str(&found)?;
+            let id = bundle["entry"][0]["resource"]["id"].as_str().with_context(|| format!("no {name} found"))?.to_owned();
+            more.push((format!("read-{name}"), fetch(&app, "GET", &format!("/fhir/r4/{name}/{id}"), &care, None, StatusCode::OK).await?));
+            more.push((format!("search-{name}"), found));
+            if name == "CarePlan" {
+                more.push(("vread-CarePlan".into(), fetch(&app, "GET", &format!("/fhir/r4/CarePlan/{id}/_history/1"), &care, None, StatusCode::OK).await?));
+                more.push(("history-CarePlan".into(), fetch(&app, "GET", &format!("/fhir/r4/CarePlan/{id}/_history"), &care, None, StatusCode::OK).await?));
+            }
+        }
+        let answers = json!({
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": "https://carepact.example/fhir/Questionnaire/gad-7",
+            "status": "completed",
+            "subject": {"reference": format!("Patient/{}", person.0)},
+            "item": (1..=7).map(|i| json!({"linkId": format!("gad7-{i}"), "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA6569-3"}}]})).collect::<Vec<_>>()
+        });
+        more.push(("created-QuestionnaireResponse".into(), fetch(&app, "POST", "/fhir/r4/QuestionnaireResponse", &care, Some(answers), StatusCode::CREATED).await?));
+
         let base = amina_base(&app).await?;
         let mut amina = app.client().signed_in(PERSON).await?;
         let export = amina.get(&format!("{base}/export.json")).await?;
@@ -107,7 +120,8 @@ carepact_testkit::backend_tests! {
 
         let dir = tempfile::tempdir()?;
         let mut files = Vec::new();
-        for (name, body) in &outputs {
+        let outputs = outputs.into_iter().map(|(name, body)| (name.to_owned(), body)).chain(more);
+        for (name, body) in outputs {
             let file = dir.path().join(format!("{name}.json"));
             std::fs::write(&file, body)?;
             files.push(file);

@@ -161,6 +161,9 @@ pub struct AccessEntry {
     pub outcome: String,
     /// The app (SMART on FHIR) the actor used, when they acted through one.
     pub app_name: Option<String>,
+    /// How the actor came, when not through a page: `app:<client id>`, `token:<id>` (an API token),
+    /// `command-line`.
+    pub via: Option<String>,
 }
 
 /// Which entries of the access log to show.
@@ -269,8 +272,8 @@ pub async fn access_log(db: &Db, grant: &Grant, filter: &LogFilter) -> Result<st
     .await)?;
     let entries: Vec<AccessEntry> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT e.id, e.organisation_id, e.occurred_at, u.display_name AS actor_name, e.actor_role, \
-         o.name AS organisation_name, e.action, e.section, e.entity, e.purpose, e.outcome, a.name AS app_name \
-         FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id \
+         o.name AS organisation_name, e.action, e.section, e.entity, e.purpose, e.outcome, a.name AS app_name, \
+         e.on_behalf_of AS via FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id \
          LEFT JOIN organisations o ON o.id = e.organisation_id \
          LEFT JOIN smart_clients a ON e.on_behalf_of = 'app:' || a.client_id \
          WHERE {where_} ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $5 OFFSET $6"

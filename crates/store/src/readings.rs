@@ -48,6 +48,8 @@ pub struct Reading {
     pub device: Option<String>,
     pub entered_by: Option<String>,
     pub recorded_at: DbTime,
+    /// 1 when recorded, one more for each correction.
+    pub version: i64,
 }
 
 impl Reading {
@@ -71,6 +73,7 @@ struct Row {
     device: Option<String>,
     entered_by: Option<String>,
     recorded_at: DbTime,
+    version: i64,
 }
 
 impl TryFrom<Row> for Reading {
@@ -93,12 +96,13 @@ impl TryFrom<Row> for Reading {
             device: r.device,
             entered_by: r.entered_by,
             recorded_at: r.recorded_at,
+            version: r.version,
         })
     }
 }
 
 const COLUMNS: &str = "r.id, r.measure, r.taken_at, r.value_1, r.value_2, r.value_3, r.note, r.source, r.device, \
-    u.display_name AS entered_by, r.recorded_at FROM readings r LEFT JOIN users u ON u.id = r.entered_by";
+    u.display_name AS entered_by, r.recorded_at, r.version FROM readings r LEFT JOIN users u ON u.id = r.entered_by";
 
 /// The values in column order (value_1…value_3).
 fn columns(measure: Measure, values: &Values) -> [Option<i64>; 3] {
@@ -118,30 +122,56 @@ pub async fn list(
     to: OffsetDateTime,
     limit: i64,
 ) -> Result<std::result::Result<Vec<Reading>, Denied>> {
-    search(db, grant, measure, (from, to), limit, 0).await
+    let wanted = Wanted {
+        measures: measure.into_iter().collect(),
+        window: (from, to),
+        corrected: None,
+    };
+    search(db, grant, &wanted, limit, 0).await
 }
 
-/// One page of the person's readings of one measure (or all) taken within `window`, newest first: `limit` of them
-/// after skipping `offset`.
+/// Which readings a search wants.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    /// These measures only; every measure when empty.
+    pub measures: Vec<Measure>,
+    /// Taken within this window (inclusive).
+    pub window: (OffsetDateTime, OffsetDateTime),
+    /// Only corrected readings (`Some(true)`), only those never corrected (`Some(false)`), or both.
+    pub corrected: Option<bool>,
+}
+
+/// One page of the person's readings that `wanted` describes, newest first: `limit` of them after skipping
+/// `offset`.
 pub async fn search(
     db: &Db,
     grant: &Grant,
-    measure: Option<Measure>,
-    window: (OffsetDateTime, OffsetDateTime),
+    wanted: &Wanted,
     limit: i64,
     offset: i64,
 ) -> Result<std::result::Result<Vec<Reading>, Denied>> {
     if !can(grant, Action::Read) {
         return Ok(Err(Denied));
     }
+    // The measure codes come from the catalogue, never from the request.
+    let measures = if wanted.measures.is_empty() {
+        String::new()
+    } else {
+        let codes: Vec<String> = wanted.measures.iter().map(|m| format!("'{}'", m.code())).collect();
+        format!(" AND r.measure IN ({})", codes.join(", "))
+    };
+    let corrected = match wanted.corrected {
+        None => "",
+        Some(true) => " AND r.version > 1",
+        Some(false) => " AND r.version = 1",
+    };
     let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} WHERE r.person_id = $1 AND ($2 = '' OR r.measure = $2) AND r.taken_at >= $3 \
-         AND r.taken_at <= $4 ORDER BY r.taken_at DESC, r.id DESC LIMIT $5 OFFSET $6"
+        "SELECT {COLUMNS} WHERE r.person_id = $1{measures}{corrected} AND r.taken_at >= $2 AND r.taken_at <= $3 \
+         ORDER BY r.taken_at DESC, r.id DESC LIMIT $4 OFFSET $5"
     )))
     .bind(grant.person().0)
-    .bind(measure.map_or("", Measure::code))
-    .bind(DbTime(window.0))
-    .bind(DbTime(window.1))
+    .bind(DbTime(wanted.window.0))
+    .bind(DbTime(wanted.window.1))
     .bind(limit)
     .bind(offset)
     .fetch_all(p)
@@ -510,6 +540,24 @@ macro_rules! evaluate_in_tx {
     };
 }
 
+/// The agreed alert rules for one measure (and the plan version they come from), and who alerts would go to (looked
+/// up only when there are rules).
+async fn rules_for(
+    db: &Db,
+    person: PersonId,
+    measure: Measure,
+    now: OffsetDateTime,
+) -> Result<(i64, Vec<AlertRule>, Recipients)> {
+    let (version, rules) = plan_rules(db, person).await?;
+    let rules: Vec<AlertRule> = rules.into_iter().filter(|r| r.measure == measure).collect();
+    let recipients = if rules.is_empty() {
+        Recipients::default()
+    } else {
+        recipients(db, person, now).await?
+    };
+    Ok((version, rules, recipients))
+}
+
 /// Adds a reading, checks the person's agreed alert rules against it, and raises the alerts they call for, all in
 /// one transaction. A weight also records the body mass index when the person has a height on record.
 pub async fn add(
@@ -523,13 +571,7 @@ pub async fn add(
         return Ok(Err(Denied));
     }
     let person = grant.person();
-    let (version, rules) = plan_rules(db, person).await?;
-    let rules: Vec<AlertRule> = rules.into_iter().filter(|r| r.measure == reading.measure).collect();
-    let recipients = if rules.is_empty() {
-        Recipients::default()
-    } else {
-        recipients(db, person, now).await?
-    };
+    let (version, rules, recipients) = rules_for(db, person, reading.measure, now).await?;
     let id = Uuid::now_v7();
     let actor = grant.actor().map(|u| u.0);
     let taken = DbTime::truncate(reading.taken_at);
@@ -702,4 +744,168 @@ pub async fn add_batch(
     }
     .await)?;
     Ok(Ok(outcome))
+}
+
+/// A correction of a reading: its new moment, values and note, replacing version `expected` (any version when
+/// `None`). The measure stays what it was.
+#[derive(Debug, Clone)]
+pub struct Correction<'a> {
+    pub id: Uuid,
+    pub expected: Option<i64>,
+    pub taken_at: OffsetDateTime,
+    pub values: &'a Values,
+    pub note: Option<&'a str>,
+    pub device: Option<&'a str>,
+}
+
+/// What a correction did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Corrected {
+    /// The reading as it now is, and the alerts the correction raised or extended.
+    Corrected { reading: Box<Reading>, fired: Vec<Fired> },
+    /// The person has no reading with that id.
+    NotFound,
+    /// Someone else changed it first: the version it is at now.
+    VersionConflict { current: i64 },
+    /// The measure is not the reading's: a different measure is a different reading.
+    OtherMeasure,
+    /// The person already has another reading of that measure at the new moment.
+    Clash,
+}
+
+/// Corrects one of the person's readings, keeping the version it replaces, and checks the agreed alert rules against
+/// the corrected values, all in one transaction. The version check and the change are one statement, so two
+/// corrections of the same version cannot both succeed.
+pub async fn correct(
+    db: &Db,
+    grant: &Grant,
+    measure: Measure,
+    c: &Correction<'_>,
+    mail: &AlertMail,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<Corrected, Denied>> {
+    if !can(grant, Action::Write) {
+        return Ok(Err(Denied));
+    }
+    let person = grant.person();
+    let (plan_version, rules, recipients) = rules_for(db, person, measure, now).await?;
+    let actor = grant.actor().map(|u| u.0);
+    let taken = DbTime::truncate(c.taken_at);
+    let cols = columns(measure, c.values);
+    let outcome = on_db!(db, write, |p| async {
+        let mut tx = p.begin().await?;
+        let current: Option<(String, i64)> =
+            sqlx::query_as("SELECT measure, version FROM readings WHERE id = $1 AND person_id = $2")
+                .bind(c.id)
+                .bind(person.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((stored_measure, version)) = current else {
+            return Ok::<_, sqlx::Error>(Corrected::NotFound);
+        };
+        if stored_measure != measure.code() {
+            return Ok(Corrected::OtherMeasure);
+        }
+        if c.expected.is_some_and(|e| e != version) {
+            return Ok(Corrected::VersionConflict { current: version });
+        }
+        let clash: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM readings WHERE person_id = $1 AND measure = $2 AND taken_at = $3 AND id <> $4",
+        )
+        .bind(person.0)
+        .bind(measure.code())
+        .bind(DbTime(taken))
+        .bind(c.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if clash.is_some() {
+            return Ok(Corrected::Clash);
+        }
+        sqlx::query(
+            "INSERT INTO reading_versions (reading_id, version, measure, taken_at, value_1, value_2, value_3, note, \
+             source, device, entered_by, recorded_at) SELECT id, version, measure, taken_at, value_1, value_2, \
+             value_3, note, source, device, entered_by, recorded_at FROM readings WHERE id = $1",
+        )
+        .bind(c.id)
+        .execute(&mut *tx)
+        .await?;
+        let changed = sqlx::query(
+            "UPDATE readings SET taken_at = $1, value_1 = $2, value_2 = $3, value_3 = $4, note = $5, device = $6, \
+             entered_by = $7, recorded_at = $8, version = version + 1 WHERE id = $9 AND version = $10",
+        )
+        .bind(DbTime(taken))
+        .bind(cols[0])
+        .bind(cols[1])
+        .bind(cols[2])
+        .bind(c.note)
+        .bind(c.device)
+        .bind(actor)
+        .bind(DbTime(now))
+        .bind(c.id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            // Another correction committed between the read and the update: nothing of this one is kept.
+            return Ok(Corrected::VersionConflict { current: version + 1 });
+        }
+        let mut fired = Vec::new();
+        for rule in &rules {
+            let Some(value) = c.values.get(rule.component.as_str()) else {
+                continue;
+            };
+            if let Some(f) = evaluate_in_tx!(
+                tx,
+                person,
+                c.id,
+                taken,
+                *value,
+                rule,
+                plan_version,
+                &recipients,
+                mail,
+                actor,
+                now
+            )? {
+                fired.push(f);
+            }
+        }
+        let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} WHERE r.id = $1")))
+            .bind(c.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Corrected::Corrected {
+            reading: Box::new(Reading::try_from(row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?),
+            fired,
+        })
+    }
+    .await)?;
+    Ok(Ok(outcome))
+}
+
+/// Every version of one of the person's readings, newest first: the current one, then those it replaced. Empty
+/// when the person has no reading with that id.
+pub async fn versions(db: &Db, grant: &Grant, id: Uuid) -> Result<std::result::Result<Vec<Reading>, Denied>> {
+    let current = match by_ids(db, grant, &[id]).await? {
+        Ok(found) => found,
+        Err(denied) => return Ok(Err(denied)),
+    };
+    let Some(current) = current.into_iter().next() else {
+        return Ok(Ok(Vec::new()));
+    };
+    let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(
+        "SELECT r.reading_id AS id, r.measure, r.taken_at, r.value_1, r.value_2, r.value_3, r.note, r.source, \
+         r.device, u.display_name AS entered_by, r.recorded_at, r.version FROM reading_versions r \
+         LEFT JOIN users u ON u.id = r.entered_by WHERE r.reading_id = $1 ORDER BY r.version DESC"
+    )
+    .bind(id)
+    .fetch_all(p)
+    .await)?;
+    let mut out = vec![current];
+    for row in rows {
+        out.push(Reading::try_from(row)?);
+    }
+    Ok(Ok(out))
 }

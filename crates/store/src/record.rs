@@ -273,7 +273,8 @@ pub async fn import(
 }
 
 /// `Observation/1` from `https://server.example/fhir/Observation/1/_history/2` or `Observation/1`.
-fn relative_tail(reference: &str) -> &str {
+/// The `Type/id` end of a reference (`http://host/fhir/Condition/1/_history/2` → `Condition/1`).
+pub fn relative_tail(reference: &str) -> &str {
     let without_version = reference.split("/_history/").next().unwrap_or(reference);
     let parts: Vec<&str> = without_version.rsplitn(3, '/').collect();
     match parts.as_slice() {
@@ -742,6 +743,31 @@ pub async fn all_resources(db: &Db, grant: &Grant) -> Result<std::result::Result
     .fetch_all(p)
     .await)?;
     Ok(Ok(rows.into_iter().map(|w| (w.row, w.resource)).collect()))
+}
+
+/// How the source named one of the person's items, for turning the source's references into CarePact's.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SourceName {
+    pub id: Uuid,
+    pub resource_type: String,
+    pub source_id: Option<String>,
+    pub full_url: Option<String>,
+}
+
+/// How the source named each of the person's items the grant reaches (labels it does not reach are left out).
+pub async fn source_names(db: &Db, grant: &Grant) -> Result<std::result::Result<Vec<SourceName>, Denied>> {
+    if !can_read(grant) {
+        return Ok(Err(Denied));
+    }
+    let rows: Vec<SourceName> = on_db!(db, read, |p| sqlx::query_as(
+        "SELECT i.id, i.resource_type, i.source_id, i.full_url FROM record_items i WHERE i.person_id = $1 \
+         AND (i.label_bit & $2) <> 0"
+    )
+    .bind(grant.person().0)
+    .bind(grant.labels().bits())
+    .fetch_all(p)
+    .await)?;
+    Ok(Ok(rows))
 }
 
 /// What [`search`] looks for. Empty or `None` fields do not narrow the search.

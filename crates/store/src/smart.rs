@@ -7,15 +7,18 @@
 //! - Access tokens last an hour. Refresh tokens come only with `offline_access`, last 90 days and are replaced at
 //!   each use; presenting a replaced one again (a sign it was stolen) revokes every token descended from the same
 //!   code (its family).
-//! - Connecting (allowing an app) needs the person's own write [`Grant`] from the choke point and is recorded in
-//!   their audit log in the same transaction, as is disconnecting, which revokes everything the app holds at once.
+//! - Connecting (allowing an app) needs the person's own write [`Grant`] from the choke point, or a carer's grant
+//!   resting on the person's consent to them as their carer, and is recorded in the person's audit log in the same
+//!   transaction, as is disconnecting, which revokes everything the app holds at once. A connection is (app,
+//!   person, user who connected it): a carer's connection is separate from the person's own to the same app. The
+//!   person sees and can disconnect every connection to their record; a carer sees and can disconnect their own.
 //! - Every token lookup checks the token, its connection, the app and the user's account, so revocation,
 //!   disconnection, an app switched off or an account closed take effect on the next request.
 
 use std::collections::HashMap;
 
 use carepact_domain::audit::Event;
-use carepact_domain::consent::Action;
+use carepact_domain::consent::{Action, Basis};
 use carepact_domain::identity::{PersonId, UserId};
 use carepact_domain::smart::{ACCESS_LIFETIME, CODE_LIFETIME, REFRESH_LIFETIME, Scope, parse_scopes, token_hash};
 use time::{Duration, OffsetDateTime};
@@ -167,23 +170,53 @@ fn admin_event(actor: Option<UserId>, action: &str, app: Uuid, now: OffsetDateTi
     }
 }
 
-/// An event in the person's own log: they connected (`grant`) or disconnected (`revoke`) an app.
+/// An event in the person's own log: they (or their carer, with the consent the carer acts under) connected
+/// (`grant`) or disconnected (`revoke`) an app.
 fn person_event(grant: &Grant, action: &str, app: Uuid, now: OffsetDateTime) -> Event {
+    let (role, purpose, outcome) = match grant.basis() {
+        Basis::Consent(id) => ("carer", "direct-care", format!("permit:consent:{id}")),
+        _ => ("person", "person-choice", "permit:owner".to_owned()),
+    };
     Event {
         id: Uuid::now_v7(),
         occurred_at: now,
         actor: grant.actor().map(|u| u.0),
-        actor_role: "person".into(),
+        actor_role: role.into(),
         organisation: None,
         on_behalf_of: None,
         person: Some(grant.person().0),
         action: action.into(),
         section: None,
         entity: format!("smart-app:{app}"),
-        purpose: "person-choice".into(),
-        outcome: "permit:owner".into(),
+        purpose: purpose.into(),
+        outcome,
     }
 }
+
+/// The outcome recorded when a carer disconnects an app they connected: taking access away needs no consent.
+const OWN_CONNECTION: &str = "permit:own-connection";
+
+/// True when `grant` rests on the person's consent to its actor as their carer, in force at `now`: what lets a
+/// carer connect an app to the person's record. Grants on any other basis (the person's own, a professional's
+/// consent, emergency access) are `false`.
+pub async fn acts_as_carer(db: &Db, grant: &Grant, now: OffsetDateTime) -> Result<bool> {
+    let (Basis::Consent(consent), Some(actor)) = (grant.basis(), grant.actor()) else {
+        return Ok(false);
+    };
+    let found: Option<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(CARER_CONSENT)
+        .bind(consent)
+        .bind(grant.person().0)
+        .bind(actor.0)
+        .bind(DbTime(now))
+        .fetch_optional(p)
+        .await)?;
+    Ok(found.is_some())
+}
+
+/// The consent (`$1`) is the person's (`$2`) to the user (`$3`) as their carer, in force at `$4`.
+const CARER_CONSENT: &str = "SELECT id FROM consents WHERE id = $1 AND person_id = $2 AND grantee_kind = 'carer' \
+                             AND grantee_user_id = $3 AND revoked_at IS NULL AND starts_at <= $4 \
+                             AND (ends_at IS NULL OR ends_at > $4)";
 
 /// Registers an app; returns its client_id, and for a confidential app its secret (shown once: only its hash is
 /// kept). The registration is audited on the system chain in the same transaction.
@@ -334,6 +367,8 @@ pub struct Issued {
     /// With `offline_access` only.
     pub refresh_token: Option<String>,
     pub scopes: Vec<String>,
+    /// The user who connected the app (the OpenID Connect `sub`).
+    pub user: UserId,
     /// The person the tokens are for (the SMART `patient` launch context).
     pub person: PersonId,
 }
@@ -381,27 +416,31 @@ fn for_update(backend: Backend, sqlite: &'static str, postgres: &'static str) ->
     }
 }
 
-/// The person allows an app: records their connection to it (or widens a live one to include the new scopes) and
-/// a one-time code for it, with "connected" in their audit log, in one transaction. Only the person, with a write
-/// grant over their own data, may; the app must be active (checked by the caller, and again here).
+/// The person allows an app — or their carer does, for them: records the connection of this app, person and user
+/// (or widens a live one to include the new scopes) and a one-time code for it, with "connected" in the person's
+/// audit log, in one transaction. Only the person, with a write grant over their own data, or a carer whose grant
+/// rests on the person's live consent to them as their carer (checked again here), may; the app must be active
+/// (checked by the caller, and again here).
 pub async fn approve(
     db: &Db,
     grant: &Grant,
     a: &NewAuthorization<'_>,
     now: OffsetDateTime,
 ) -> Result<std::result::Result<String, Denied>> {
-    let Some(user) = grant
-        .actor()
-        .filter(|_| grant.is_owner() && grant.action() == Action::Write)
-    else {
+    let Some(user) = grant.actor() else {
         return Ok(Err(Denied));
+    };
+    let carer_consent = match grant.basis() {
+        Basis::Owner if grant.action() == Action::Write => None,
+        Basis::Consent(id) => Some(id),
+        _ => return Ok(Err(Denied)),
     };
     let person = grant.person();
     let code = new_token()?;
     let backend = db.backend();
     let live_sql = format!(
         "SELECT c.id, c.scopes, {LIVE} FROM smart_connections c \
-         WHERE c.client_id = $1 AND c.person_id = $3 AND c.disconnected_at IS NULL{}",
+         WHERE c.client_id = $1 AND c.person_id = $3 AND c.user_id = $4 AND c.disconnected_at IS NULL{}",
         if backend == Backend::Postgres {
             " FOR UPDATE"
         } else {
@@ -410,6 +449,18 @@ pub async fn approve(
     );
     on_db!(db, write, |p| async {
         let mut tx = p.begin().await?;
+        if let Some(consent) = carer_consent {
+            let carer: Option<Uuid> = sqlx::query_scalar(CARER_CONSENT)
+                .bind(consent)
+                .bind(person.0)
+                .bind(user.0)
+                .bind(DbTime(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if carer.is_none() {
+                return Ok(Err(Denied));
+            }
+        }
         let app: Uuid = sqlx::query_scalar("SELECT id FROM smart_clients WHERE client_id = $1 AND active")
             .bind(a.client_id)
             .fetch_one(&mut *tx)
@@ -418,6 +469,7 @@ pub async fn approve(
             .bind(a.client_id)
             .bind(DbTime(now))
             .bind(person.0)
+            .bind(user.0)
             .fetch_optional(&mut *tx)
             .await?;
         let connection = match found {
@@ -481,10 +533,9 @@ pub async fn approve(
         let events = [person_event(grant, "grant", app, now)];
         append_in_tx!(tx, backend, &events)?;
         tx.commit().await?;
-        Ok::<_, StoreError>(())
+        Ok::<_, StoreError>(Ok(code))
     }
-    .await)?;
-    Ok(Ok(code))
+    .await)
 }
 
 /// New tokens, made before the transaction that stores them.
@@ -501,12 +552,13 @@ impl Fresh {
         })
     }
 
-    fn issued(self, scopes: Vec<String>, person: PersonId) -> Issued {
+    fn issued(self, scopes: Vec<String>, user: UserId, person: PersonId) -> Issued {
         Issued {
             access_token: self.access,
             expires_in: ACCESS_LIFETIME.whole_seconds(),
             refresh_token: self.refresh,
             scopes,
+            user,
             person,
         }
     }
@@ -649,7 +701,7 @@ pub async fn exchange_code(
             .await?;
         store_tokens!(tx, fresh, connection, client_id, user, person, scopes, family, now)?;
         tx.commit().await?;
-        Ok::<_, StoreError>(Ok(fresh.issued(scopes, PersonId(person))))
+        Ok::<_, StoreError>(Ok(fresh.issued(scopes, UserId(user), PersonId(person))))
     }
     .await)
 }
@@ -737,13 +789,13 @@ pub async fn refresh(
         };
         store_tokens!(tx, fresh, connection, client_id, user, person, scopes, family, now)?;
         tx.commit().await?;
-        Ok::<_, StoreError>(Ok(fresh.issued(scopes, PersonId(person))))
+        Ok::<_, StoreError>(Ok(fresh.issued(scopes, UserId(user), PersonId(person))))
     }
     .await)
 }
 
 /// Issues tokens for an app and person directly — an access token, and a refresh token when `offline_access` is
-/// among `scopes` — on the person's live connection to the app, starting one if there is none. The token endpoint
+/// among `scopes` — on the live connection of the app, person and user, starting one if there is none. The token endpoint
 /// issues through [`exchange_code`] and [`refresh`]; this is for tests and tools. It records nothing in the
 /// person's log (connecting is recorded by [`approve`]). Fails with `RowNotFound` when the app is not active.
 pub async fn issue_tokens(
@@ -763,10 +815,12 @@ pub async fn issue_tokens(
             .fetch_one(&mut *tx)
             .await?;
         let found: Option<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM smart_connections WHERE client_id = $1 AND person_id = $2 AND disconnected_at IS NULL",
+            "SELECT id FROM smart_connections WHERE client_id = $1 AND person_id = $2 AND user_id = $3 \
+             AND disconnected_at IS NULL",
         )
         .bind(client_id)
         .bind(person.0)
+        .bind(user.0)
         .fetch_optional(&mut *tx)
         .await?;
         let connection = match found {
@@ -802,7 +856,7 @@ pub async fn issue_tokens(
         tx.commit().await
     }
     .await)?;
-    Ok(fresh.issued(scopes, person))
+    Ok(fresh.issued(scopes, user, person))
 }
 
 type AccessRow = (Uuid, Uuid, String, String, String, DbTime, Uuid, Option<DbTime>);
@@ -891,14 +945,17 @@ pub struct Connection {
     pub app: Uuid,
     pub client_id: String,
     pub name: String,
-    /// Everything the person has allowed it while connected.
+    /// Everything allowed it while connected.
     pub scopes: Vec<String>,
     pub connected_at: DbTime,
     pub last_used_at: Option<DbTime>,
+    /// Who connected it, when it was not the person themself (their carer): their name.
+    pub connected_by: Option<String>,
 }
 
-/// The apps connected to the person's record: connections not disconnected, whose app is active and that still hold
-/// something that works (a live token, or a code not yet exchanged). Newest first. Only the person may see them.
+/// The apps connected to the person's record, by the person or by a carer they share with: connections not
+/// disconnected, whose app is active and that still hold something that works (a live token, or a code not yet
+/// exchanged). Newest first. Only the person may see them.
 pub async fn connections(
     db: &Db,
     grant: &Grant,
@@ -908,21 +965,23 @@ pub async fn connections(
         return Ok(Err(Denied));
     }
     let sql = format!(
-        "SELECT c.id, k.id, k.client_id, k.name, c.scopes, c.connected_at, c.last_used_at FROM smart_connections c \
-         JOIN smart_clients k ON k.client_id = c.client_id \
+        "SELECT c.id, k.id, k.client_id, k.name, c.scopes, c.connected_at, c.last_used_at, c.user_id, u.display_name \
+         FROM smart_connections c JOIN smart_clients k ON k.client_id = c.client_id \
+         JOIN users u ON u.id = c.user_id \
          WHERE c.person_id = $1 AND c.disconnected_at IS NULL AND k.active AND {LIVE} \
          ORDER BY c.connected_at DESC"
     );
-    type Row = (Uuid, Uuid, String, String, String, DbTime, Option<DbTime>);
+    type Row = (Uuid, Uuid, String, String, String, DbTime, Option<DbTime>, Uuid, String);
     let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(grant.person().0)
         .bind(DbTime(now))
         .fetch_all(p)
         .await)?;
+    let me = grant.actor().map(|u| u.0);
     Ok(Ok(rows
         .into_iter()
         .map(
-            |(id, app, client_id, name, scopes, connected_at, last_used_at)| Connection {
+            |(id, app, client_id, name, scopes, connected_at, last_used_at, user, user_name)| Connection {
                 id,
                 app,
                 client_id,
@@ -930,14 +989,134 @@ pub async fn connections(
                 scopes: words(&scopes),
                 connected_at,
                 last_used_at,
+                connected_by: (Some(user) != me).then_some(user_name),
             },
         )
         .collect()))
 }
 
-/// The person disconnects an app: every token and unused code it holds stops working at once, with
-/// "disconnected" in their audit log, in one transaction. `Ok(Ok(false))` when there is no such live connection of
-/// theirs. Only the person, with a write grant over their own data, may.
+/// An app a carer connected to the record of someone they care for. Only the person's id: their name is read
+/// through the choke point, only while they share with the carer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarerConnection {
+    pub id: Uuid,
+    pub app: Uuid,
+    pub client_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub person: PersonId,
+    pub connected_at: DbTime,
+    pub last_used_at: Option<DbTime>,
+}
+
+/// The apps `user` connected to other people's records (as their carer), live as in [`connections`]. Newest
+/// first. These are the user's own doing, so no grant is needed to list them; nothing about the people is read.
+pub async fn connections_made_by(db: &Db, user: UserId, now: OffsetDateTime) -> Result<Vec<CarerConnection>> {
+    let sql = format!(
+        "SELECT c.id, k.id, k.client_id, k.name, c.scopes, c.person_id, c.connected_at, c.last_used_at \
+         FROM smart_connections c JOIN smart_clients k ON k.client_id = c.client_id \
+         WHERE c.user_id = $1 AND c.disconnected_at IS NULL AND k.active AND {LIVE} \
+         AND NOT EXISTS (SELECT 1 FROM people p WHERE p.id = c.person_id AND p.user_id = $1) \
+         ORDER BY c.connected_at DESC"
+    );
+    type Row = (Uuid, Uuid, String, String, String, Uuid, DbTime, Option<DbTime>);
+    let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(user.0)
+        .bind(DbTime(now))
+        .fetch_all(p)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, app, client_id, name, scopes, person, connected_at, last_used_at)| CarerConnection {
+                id,
+                app,
+                client_id,
+                name,
+                scopes: words(&scopes),
+                person: PersonId(person),
+                connected_at,
+                last_used_at,
+            },
+        )
+        .collect())
+}
+
+/// Ends a connection inside the open transaction `tx`: every token and unused code it holds stops working at once.
+macro_rules! end_connection {
+    ($tx:expr, $connection:expr, $now:expr) => {
+        async {
+            sqlx::query("UPDATE smart_tokens SET revoked_at = $2 WHERE connection_id = $1 AND revoked_at IS NULL")
+                .bind($connection)
+                .bind(DbTime($now))
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query("UPDATE smart_authorizations SET used_at = $2 WHERE connection_id = $1 AND used_at IS NULL")
+                .bind($connection)
+                .bind(DbTime($now))
+                .execute(&mut *$tx)
+                .await
+                .map(|_| ())
+        }
+        .await
+    };
+}
+
+/// A carer disconnects an app they connected to someone else's record: every token and unused code it holds stops
+/// working at once, with "disconnected" (naming the carer) in the person's audit log, in one transaction. Taking
+/// access away needs no consent, so this works even after the person stopped sharing with the carer. `false` when
+/// there is no such live connection made by `user` (their connections to their own record are disconnected as the
+/// person, with [`disconnect`]).
+pub async fn disconnect_made_by(db: &Db, user: UserId, connection: Uuid, now: OffsetDateTime) -> Result<bool> {
+    let backend = db.backend();
+    let done = on_db!(db, write, |p| async {
+        let mut tx = p.begin().await?;
+        let row: Option<(String, Uuid)> = sqlx::query_as(
+            "UPDATE smart_connections SET disconnected_at = $3 WHERE id = $1 AND user_id = $2 \
+             AND disconnected_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM people p WHERE p.id = person_id AND p.user_id = $2) \
+             RETURNING client_id, person_id",
+        )
+        .bind(connection)
+        .bind(user.0)
+        .bind(DbTime(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((client_id, person)) = row else {
+            tx.commit().await?;
+            return Ok::<_, sqlx::Error>(false);
+        };
+        let app: Uuid = sqlx::query_scalar("SELECT id FROM smart_clients WHERE client_id = $1")
+            .bind(&client_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        end_connection!(tx, connection, now)?;
+        let events = [Event {
+            id: Uuid::now_v7(),
+            occurred_at: now,
+            actor: Some(user.0),
+            actor_role: "carer".into(),
+            organisation: None,
+            on_behalf_of: None,
+            person: Some(person),
+            action: "revoke".into(),
+            section: None,
+            entity: format!("smart-app:{app}"),
+            purpose: "direct-care".into(),
+            outcome: OWN_CONNECTION.into(),
+        }];
+        append_in_tx!(tx, backend, &events)?;
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await)?;
+    Ok(done)
+}
+
+/// The person disconnects an app from their record — one they connected, or one a carer connected for them: every
+/// token and unused code it holds stops working at once, with "disconnected" in their audit log, in one
+/// transaction. `Ok(Ok(false))` when there is no such live connection to their record. Only the person, with a
+/// write grant over their own data, may.
 pub async fn disconnect(
     db: &Db,
     grant: &Grant,
@@ -967,16 +1146,7 @@ pub async fn disconnect(
             .bind(&client_id)
             .fetch_one(&mut *tx)
             .await?;
-        sqlx::query("UPDATE smart_tokens SET revoked_at = $2 WHERE connection_id = $1 AND revoked_at IS NULL")
-            .bind(connection)
-            .bind(DbTime(now))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE smart_authorizations SET used_at = $2 WHERE connection_id = $1 AND used_at IS NULL")
-            .bind(connection)
-            .bind(DbTime(now))
-            .execute(&mut *tx)
-            .await?;
+        end_connection!(tx, connection, now)?;
         let events = [person_event(grant, "revoke", app, now)];
         append_in_tx!(tx, backend, &events)?;
         tx.commit().await?;

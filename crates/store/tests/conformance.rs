@@ -171,6 +171,26 @@ carepact_testkit::backend_tests! {
         assert_eq!(outbox::pending_count(&t.db).await?, 0);
         Ok(())
     }
+
+    async fn the_first_signing_key_stored_is_kept(t: TestDb) {
+        use carepact_store::signing_keys::{self, SigningKey};
+        assert!(signing_keys::current(&t.db, "ES256").await?.is_none());
+        let key = |kid: &str, pkcs8: &[u8]| SigningKey {
+            kid: kid.into(),
+            algorithm: "ES256".into(),
+            pkcs8: pkcs8.to_vec(),
+            created_at: DbTime(NOW),
+        };
+        let first = signing_keys::current_or_insert(&t.db, &key("first", b"one"), NOW).await?;
+        assert_eq!((first.kid.as_str(), first.pkcs8.as_slice(), first.created_at), ("first", &b"one"[..], DbTime(NOW)));
+        // Another node's key, made at the same moment, loses: everyone signs with the first.
+        let second = signing_keys::current_or_insert(&t.db, &key("second", b"two"), NOW + Duration::seconds(1)).await?;
+        assert_eq!(second, first);
+        assert_eq!(signing_keys::current(&t.db, "ES256").await?, Some(first.clone()));
+        assert_eq!(signing_keys::published(&t.db, "ES256").await?, vec![first]);
+        assert!(signing_keys::current(&t.db, "RS256").await?.is_none());
+        Ok(())
+    }
 }
 
 #[tokio::test]

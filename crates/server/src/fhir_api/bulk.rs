@@ -10,7 +10,7 @@
 //!   (`fhir-bulk-export`), the data the person's own export holds for those types, grouped into NDJSON
 //!   per resource type in parts of at most 10,000 lines, stored with the status in one transaction.
 //! - Status, files and cancelling are for the same user through the same app only; anything else is 404. Exports
-//!   and their files are kept 24 hours (expired ones are purged at each kick-off).
+//!   and their files are kept 24 hours (expired ones are purged by the housekeeping loop and at each kick-off).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +18,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use carepact_domain::consent::{Action, Request, Section, Sensitivity};
-use carepact_domain::smart::{Interaction, allows, section_of};
+use carepact_domain::smart::{Interaction, section_of};
 use carepact_store::access::Grant;
 use carepact_store::bulk_export::{self, NewFile};
 use carepact_store::users::User;
@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::{Caller, Outcome, base, caller, patient_ref};
+use super::{Caller, Outcome, Target, base, caller, patient_ref};
 use crate::errors::AppError;
 use crate::state::AppState;
 
@@ -140,9 +140,9 @@ async fn decide(state: &AppState, user: &User, who: &Exporter, section: Section)
         action: Action::Read,
     };
     if section == Section::Record {
-        crate::access::authorize_app_labels(state, user, who.person, request, ENTITY, &who.client_id).await
+        crate::access::authorize_via_labels(state, user, who.person, request, ENTITY, &who.via()).await
     } else {
-        crate::access::authorize_app(state, user, who.person, request, ENTITY, &who.client_id).await
+        crate::access::authorize_via(state, user, who.person, request, ENTITY, &who.via()).await
     }
 }
 
@@ -153,13 +153,45 @@ struct Exporter {
     client_id: String,
 }
 
+impl Exporter {
+    fn via(&self) -> String {
+        format!("app:{}", self.client_id)
+    }
+}
+
+/// The caller, through an app: bulk export is for the apps a person connects to their own record (a user's API
+/// token gets 403 at kick-off, and "not found" for anything else).
+async fn app_caller(state: &AppState, headers: &HeaderMap) -> Result<(Caller, String), Outcome> {
+    let who = caller(state, headers, Target::Own).await?;
+    let client_id = who.client_id().map(str::to_owned).ok_or_else(Outcome::not_found)?;
+    Ok((who, client_id))
+}
+
+/// The caller of a kick-off: an app (403 for a user's API token).
+async fn app_kick_off(state: &AppState, headers: &HeaderMap) -> Result<Caller, Outcome> {
+    let bearer = super::bearer(state, headers).await?;
+    if matches!(bearer, super::Bearer::Token { .. }) {
+        return Err(only_apps());
+    }
+    bearer.reaching(state, Target::Own).await
+}
+
+/// 403 for a caller who is not an app.
+fn only_apps() -> Outcome {
+    Outcome::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "Bulk export is for the apps a person connects to their own record.",
+    )
+}
+
 /// `Patient/$export`.
 pub(super) async fn kick_off(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let who = app_kick_off(&state, &headers).await?;
     start(state, headers, query, who).await
 }
 
@@ -170,7 +202,7 @@ pub(super) async fn kick_off_for(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let who = app_kick_off(&state, &headers).await?;
     if id != who.person.0.to_string() {
         return Err(Outcome::not_found());
     }
@@ -182,7 +214,7 @@ async fn start(state: AppState, headers: HeaderMap, query: Option<String>, who: 
     let types: Vec<&'static str> = ask
         .types
         .into_iter()
-        .filter(|t| allows(&who.scopes, t, Interaction::Read) || allows(&who.scopes, t, Interaction::Search))
+        .filter(|t| who.allows(t, Interaction::Read) || who.allows(t, Interaction::Search))
         .collect();
     let Some(first) = types.first() else {
         return Err(Outcome::new(
@@ -193,10 +225,11 @@ async fn start(state: AppState, headers: HeaderMap, query: Option<String>, who: 
     };
     let now = state.now();
     bulk_export::purge_expired(&state.db, now).await?;
+    let client_id = who.client_id().map(str::to_owned).ok_or_else(only_apps)?;
     let exporter = Exporter {
         user: who.user,
         person: who.person,
-        client_id: who.client_id,
+        client_id,
     };
     // The first section's decision starts the export; the task decides the others.
     let first_section = section(first);
@@ -270,6 +303,9 @@ async fn collect(
         let items = carepact_store::record::all_resources(db, grant)
             .await?
             .map_err(denied)?;
+        let names = super::record::Names::of(state, grant)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         for (row, text) in items {
             let Some(t) = types.iter().find(|t| **t == row.resource_type) else {
                 continue;
@@ -278,7 +314,9 @@ async fn collect(
             if section(t) != Section::Record || *t == "Patient" {
                 continue;
             }
-            out.entry(t).or_default().push(record_item(&row, &text, &patient));
+            out.entry(t)
+                .or_default()
+                .push(super::record::served(&row, &text, None, who.person, &names));
         }
         if wanted("Consent") {
             let consents = carepact_store::consents::list(db, grant).await?.map_err(denied)?;
@@ -390,29 +428,10 @@ fn sort(out: &mut BTreeMap<&'static str, Vec<Value>>, resources: Vec<Value>, wan
     }
 }
 
-/// A record item as the source wrote it, with CarePact's id and the person as its subject.
-fn record_item(row: &carepact_store::record::ItemRow, text: &str, patient: &str) -> Value {
-    let mut v: Value = serde_json::from_str(text)
-        .ok()
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({"resourceType": row.resource_type}));
-    v["id"] = json!(row.id.to_string());
-    let field = match row.resource_type.as_str() {
-        "AllergyIntolerance" | "Immunization" => "patient",
-        _ => "subject",
-    };
-    let mut reference = json!({"reference": patient});
-    if let Some(display) = v.get(field).and_then(|s| s.get("display")).and_then(Value::as_str) {
-        reference["display"] = json!(display);
-    }
-    v[field] = reference;
-    v
-}
-
 /// The export, if it is the caller's (same user, same app) and not expired.
-async fn mine(state: &AppState, who: &Caller, id: &str) -> Result<bulk_export::Export, Outcome> {
+async fn mine(state: &AppState, who: &(Caller, String), id: &str) -> Result<bulk_export::Export, Outcome> {
     let id = Uuid::parse_str(id).map_err(|_| Outcome::not_found())?;
-    bulk_export::get(&state.db, id, who.user.id, &who.client_id, state.now())
+    bulk_export::get(&state.db, id, who.0.user.id, &who.1, state.now())
         .await?
         .ok_or_else(Outcome::not_found)
 }
@@ -423,7 +442,7 @@ pub(super) async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let who = app_caller(&state, &headers).await?;
     let export = mine(&state, &who, &id).await?;
     match export.status.as_str() {
         "complete" => {
@@ -475,9 +494,9 @@ pub(super) async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let who = app_caller(&state, &headers).await?;
     let export = mine(&state, &who, &id).await?;
-    bulk_export::delete(&state.db, export.id, who.user.id, &who.client_id, state.now()).await?;
+    bulk_export::delete(&state.db, export.id, who.0.user.id, &who.1, state.now()).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -487,14 +506,14 @@ pub(super) async fn file(
     headers: HeaderMap,
     Path((id, resource_type, part)): Path<(String, String, String)>,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let (who, client_id) = app_caller(&state, &headers).await?;
     let id = Uuid::parse_str(&id).map_err(|_| Outcome::not_found())?;
     let part: i64 = part.parse().map_err(|_| Outcome::not_found())?;
     let text = bulk_export::file(
         &state.db,
         id,
         who.user.id,
-        &who.client_id,
+        &client_id,
         &resource_type,
         part,
         state.now(),

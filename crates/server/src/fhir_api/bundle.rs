@@ -20,13 +20,13 @@ use axum::response::{IntoResponse, Response};
 use carepact_domain::consent::Section;
 use carepact_domain::identity::PersonId;
 use carepact_domain::readings::{Measure, Values};
-use carepact_domain::smart::{Interaction, allows};
+use carepact_domain::smart::Interaction;
 use carepact_store::readings::{self, NewReading};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Outcome, base, caller, fhir_json, patient_ref};
+use super::{Outcome, Target, base, fhir_json};
 use crate::state::AppState;
 
 /// The most entries one Bundle may carry.
@@ -126,7 +126,7 @@ fn check_entry(i: usize, entry: &Value, person: PersonId, base: &str, now: Offse
     })?;
     let mut problems = Vec::new();
     match resource.pointer("/subject/reference").and_then(Value::as_str) {
-        Some(subject) if subject.trim_start_matches(&format!("{base}/")) == patient_ref(person) => {}
+        Some(subject) if super::referenced_person(subject) == Some(person) => {}
         // A reading without a subject is the token's person's.
         None if resource.get("subject").is_none() => {}
         _ => problems.push(format!("{at}.subject: must be the person the access token is for")),
@@ -171,14 +171,7 @@ pub(super) async fn transaction_or_batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
-    if !allows(&who.scopes, "Observation", Interaction::Create) {
-        return Err(Outcome::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "The app's access does not include creating Observations, which is all a Bundle here may do.",
-        ));
-    }
+    let bearer = super::bearer(&state, &headers).await?;
     let too_big = || {
         Outcome::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -219,6 +212,19 @@ pub(super) async fn transaction_or_batch(
     if entries.len() > MAX_ENTRIES {
         return Err(too_big());
     }
+    // A user's token reaches the person the first entry is about; every entry must be about the same person.
+    let subject = entries
+        .first()
+        .and_then(|e| e.pointer("/resource/subject/reference"))
+        .and_then(Value::as_str);
+    let who = bearer.reaching(&state, Target::Subject(subject)).await?;
+    if !who.allows("Observation", Interaction::Create) {
+        return Err(Outcome::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "The token's access does not include creating Observations, which is all a Bundle here may do.",
+        ));
+    }
 
     let base = base(&state);
     let now = state.now();
@@ -249,6 +255,15 @@ pub(super) async fn transaction_or_batch(
     }
 
     // The good entries go to the store together: one transaction, the agreed alert rules checked as for a file.
+    let grant = if checked.iter().any(Result::is_ok) {
+        Some(
+            who.grant(&state, "Observation", Interaction::Create, Section::Readings)
+                .await?,
+        )
+    } else {
+        None
+    };
+    let source = grant.as_ref().map_or("device", |g| who.reading_source(g));
     let good: Vec<NewReading<'_>> = checked
         .iter()
         .filter_map(|c| c.as_ref().ok())
@@ -257,18 +272,15 @@ pub(super) async fn transaction_or_batch(
             taken_at: c.taken,
             values: &c.values,
             note: c.note.as_deref(),
-            source: "device",
+            source,
             device: c.device.as_deref(),
         })
         .collect();
     let mut stored = Vec::new().into_iter();
-    if !good.is_empty() {
-        let grant = who
-            .grant(&state, "Observation", Interaction::Create, Section::Readings)
-            .await?;
+    if let Some(grant) = grant.as_ref().filter(|_| !good.is_empty()) {
         let tr = crate::access::job_tr(&state);
         let mail = crate::pages::readings::alert_mail(&state, tr, who.person);
-        let outcome = readings::add_batch(&state.db, &grant, &good, &mail, now)
+        let outcome = readings::add_batch(&state.db, grant, &good, &mail, now)
             .await?
             .map_err(|_| Outcome::not_found())?;
         if outcome.items.len() != good.len() {

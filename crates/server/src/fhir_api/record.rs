@@ -3,12 +3,13 @@
 //!
 //! Each resource is the one imported, with its `id` set to CarePact's item id, its `subject` (or `patient`) pointing
 //! at `Patient/<person id>` on this server, and `meta.lastUpdated` when CarePact last stored it; other references
-//! are left as the source wrote them. The choke point decides once per label (`authorize_app_labels`): an item with
+//! are left as the source wrote them. The choke point decides once per label (`authorize_via_labels`): an item with
 //! a label the person has not shared is "not found", like one that does not exist.
 //!
 //! Search: `patient`, `code` (the first coding: `system|code`, `code`, `system|`), `date` (the item's date, compared
 //! by day, with the prefixes eq/ge/gt/le/lt), `_lastUpdated` (same prefixes), `_sort` (`date` or `-date`; newest
-//! first when absent, undated items last), `_count`, `_offset`.
+//! first when absent, undated items last), `_include=<type>:patient` (the Patient, when the token may read it),
+//! `_count`, `_offset`.
 //!
 //! `$everything`: the Patient, then the record's items of these types (newest first), then the readings as
 //! Observations (newest first), each part only when the token's scopes allow it (Patient read, the others search);
@@ -19,9 +20,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use carepact_domain::consent::{Action, Request, Section, Sensitivity};
+use carepact_domain::consent::Section;
 use carepact_domain::identity::PersonId;
-use carepact_domain::smart::{Interaction, allows};
+use carepact_domain::smart::Interaction;
 use carepact_store::access::Grant;
 use carepact_store::record::{self, FoundItem, ItemSearch};
 use serde_json::{Value, json};
@@ -30,9 +31,11 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::{
-    Caller, DEFAULT_COUNT, MAX_COUNT, Outcome, base, caller, date_bound, fhir_json, patient_ref, query_string,
+    Caller, DEFAULT_COUNT, MAX_COUNT, Outcome, Target, base, caller, fhir_json, forbidden, instant_range, invalid,
+    narrow, page_links, paging, pairs, patient_ref, searchset,
 };
 use crate::state::AppState;
+use carepact_store::owners::Owned;
 
 /// The record's resource types served, each with the element that names the person.
 const TYPES: [(&str, &str); 7] = [
@@ -80,6 +83,7 @@ pub(super) fn with_capabilities(mut resources: Vec<Value>) -> Vec<Value> {
         json!({
             "type": resource_type,
             "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchInclude": [format!("{resource_type}:patient")],
             "searchParam": [
                 {"name": "patient", "type": "reference"},
                 {"name": "code", "type": "token"},
@@ -94,15 +98,7 @@ pub(super) fn with_capabilities(mut resources: Vec<Value>) -> Vec<Value> {
     resources
 }
 
-fn forbidden(what: &str) -> Outcome {
-    Outcome::new(
-        StatusCode::FORBIDDEN,
-        "forbidden",
-        format!("The app's access does not include this for {what}."),
-    )
-}
-
-/// The scopes allow `interaction` on `resource_type`, and the choke point grants reading the record, with every
+/// The token allows `interaction` on `resource_type`, and the choke point grants reading the record, with every
 /// label the person shares (all of them for their own token).
 async fn record_grant(
     who: &Caller,
@@ -110,30 +106,95 @@ async fn record_grant(
     resource_type: &str,
     interaction: Interaction,
 ) -> Result<Grant, Outcome> {
-    if !allows(&who.scopes, resource_type, interaction) {
-        return Err(forbidden(resource_type));
-    }
+    who.check(resource_type, interaction)?;
     let entity = format!("fhir-{}", resource_type.to_ascii_lowercase());
-    record_decision(who, state, &entity).await
+    who.grant_labels(state, &entity).await
 }
 
-async fn record_decision(who: &Caller, state: &AppState, entity: &str) -> Result<Grant, Outcome> {
-    let request = Request {
-        section: Section::Record,
-        label: Sensitivity::General,
-        action: Action::Read,
-    };
-    Ok(crate::access::authorize_app_labels(state, &who.user, who.person, request, entity, &who.client_id).await?)
+/// How the source named the person's items, for turning the source's references into CarePact's: `Type/<source
+/// id>` and full URLs, each to `Type/<CarePact id>`. Only items the grant reaches are named.
+pub(super) struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    pub(super) async fn of(state: &AppState, grant: &Grant) -> Result<Names, Outcome> {
+        let names = record::source_names(&state.db, grant)
+            .await?
+            .map_err(|_| Outcome::not_found())?;
+        let mut map = std::collections::HashMap::new();
+        for n in names {
+            let ours = format!("{}/{}", n.resource_type, n.id);
+            if let Some(source_id) = n.source_id {
+                map.insert(format!("{}/{source_id}", n.resource_type), ours.clone());
+            }
+            if let Some(url) = n.full_url {
+                map.insert(url, ours);
+            }
+        }
+        Ok(Names(map))
+    }
+
+    /// Rewrites every reference inside `v`: to an item CarePact holds and the caller may see, its CarePact address;
+    /// to the source's patient, the person here; anything else (an item not imported, or one the caller may not
+    /// see) keeps only its words, so no reference points at another system's ids or at something hidden.
+    fn rewrite(&self, v: &mut Value, person: PersonId) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("reference").cloned()
+                    && !reference.starts_with('#')
+                {
+                    let tail = record::relative_tail(&reference);
+                    let ours = self.0.get(&reference).or_else(|| self.0.get(tail)).cloned();
+                    match ours {
+                        Some(ours) => {
+                            map.insert("reference".into(), json!(ours));
+                        }
+                        None if tail.starts_with("Patient/") => {
+                            map.insert("reference".into(), json!(patient_ref(person)));
+                        }
+                        None => {
+                            map.remove("reference");
+                            let kind = tail.split('/').next().unwrap_or("item").to_owned();
+                            map.entry("display")
+                                .or_insert_with(|| json!(format!("A {kind} not held in CarePact")));
+                        }
+                    }
+                }
+                for (_, child) in map.iter_mut() {
+                    self.rewrite(child, person);
+                }
+            }
+            Value::Array(items) => {
+                for child in items {
+                    self.rewrite(child, person);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
-/// The stored resource as this server serves it.
-fn served(item: &FoundItem, person: PersonId) -> Value {
-    let resource_type = item.row.resource_type.as_str();
-    let mut v: Value = serde_json::from_str(&item.resource)
+/// A record item as this server serves it: the resource the source sent, with CarePact's id, the person here as its
+/// subject (or patient), its references made CarePact's (see [`Names::rewrite`]), and `meta.lastUpdated` when
+/// CarePact last stored it (when known).
+pub(super) fn served(
+    row: &record::ItemRow,
+    text: &str,
+    updated: Option<OffsetDateTime>,
+    person: PersonId,
+    names: &Names,
+) -> Value {
+    let resource_type = row.resource_type.as_str();
+    let mut v: Value = serde_json::from_str(text)
         .ok()
         .filter(Value::is_object)
         .unwrap_or_else(|| json!({"resourceType": resource_type}));
-    v["id"] = json!(item.row.id.to_string());
+    v["id"] = json!(row.id.to_string());
+    // Contained resources keep their own references as they are.
+    let contained = v.as_object_mut().and_then(|o| o.remove("contained"));
+    names.rewrite(&mut v, person);
+    if let Some(contained) = contained {
+        v["contained"] = contained;
+    }
     let field = TYPES
         .iter()
         .find(|(t, _)| *t == resource_type)
@@ -150,8 +211,13 @@ fn served(item: &FoundItem, person: PersonId) -> Value {
     if let Some(meta) = v["meta"].as_object_mut() {
         meta.remove("versionId");
     }
-    if let Ok(updated) = item.updated_at.0.format(&Rfc3339) {
+    if let Some(Ok(updated)) = updated.map(|t| t.format(&Rfc3339)) {
         v["meta"]["lastUpdated"] = json!(updated);
+    }
+    if v["meta"].as_object().is_some_and(serde_json::Map::is_empty)
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("meta");
     }
     v
 }
@@ -162,7 +228,7 @@ async fn read(
     Path(id): Path<String>,
     resource_type: &'static str,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let who = caller(&state, &headers, Target::Item(Owned::RecordItem, &id)).await?;
     let id = Uuid::parse_str(&id).map_err(|_| Outcome::not_found())?;
     let grant = record_grant(&who, &state, resource_type, Interaction::Read).await?;
     let wanted = ItemSearch {
@@ -175,7 +241,15 @@ async fn read(
         .await?
         .map_err(|_| Outcome::not_found())?;
     let item = found.first().ok_or_else(Outcome::not_found)?;
-    Ok(fhir_json(&served(item, who.person)).into_response())
+    let names = Names::of(&state, &grant).await?;
+    Ok(fhir_json(&served(
+        &item.row,
+        &item.resource,
+        Some(item.updated_at.0),
+        who.person,
+        &names,
+    ))
+    .into_response())
 }
 
 /// The search parameters understood, read from the query string.
@@ -186,55 +260,10 @@ struct RecordSearch {
     offset: i64,
     /// The search names another person: it finds nothing, never "not allowed".
     elsewhere: bool,
+    /// `_include` of the person.
+    include_patient: bool,
     /// The query as received (for the `self` and `next` links), without paging.
     kept: Vec<(String, String)>,
-}
-
-/// The instants a prefixed date value allows, as (from, to), either open.
-fn instant_range(value: &str) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), String> {
-    let (prefix, start, end) = date_bound(value)?;
-    let tick = time::Duration::microseconds(1);
-    Ok(match prefix {
-        "ge" => (Some(start), None),
-        "gt" => (Some(end + tick), None),
-        "le" => (None, Some(end)),
-        "lt" => (None, Some(start - tick)),
-        _ => (Some(start), Some(end)),
-    })
-}
-
-fn narrow<T: Ord + Copy>(current: Option<T>, new: Option<T>, keep_larger: bool) -> Option<T> {
-    match (current, new) {
-        (Some(c), Some(n)) => Some(if keep_larger { c.max(n) } else { c.min(n) }),
-        (c, n) => c.or(n),
-    }
-}
-
-fn paging(key: &str, value: &str, count: &mut i64, offset: &mut i64, problems: &mut Vec<String>) {
-    match key {
-        "_count" => match value.parse::<i64>() {
-            Ok(n) if (0..=MAX_COUNT).contains(&n) => *count = n,
-            _ => problems.push(format!("_count: enter a whole number from 0 to {MAX_COUNT}")),
-        },
-        _ => match value.parse::<i64>() {
-            Ok(n) if n >= 0 => *offset = n,
-            _ => problems.push("_offset: enter a whole number, 0 or more".to_owned()),
-        },
-    }
-}
-
-fn invalid(problems: Vec<String>) -> Outcome {
-    Outcome {
-        status: StatusCode::BAD_REQUEST,
-        code: "invalid",
-        diagnostics: problems,
-    }
-}
-
-fn pairs(query: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 fn parse_search(query: Option<&str>, person: PersonId, resource_type: &str) -> Result<RecordSearch, Outcome> {
@@ -281,6 +310,10 @@ fn parse_search(query: Option<&str>, person: PersonId, resource_type: &str) -> R
                 _ => problems.push(format!("_sort: CarePact sorts by date or -date, not \"{value}\"")),
             },
             "_count" | "_offset" => paging(&key, &value, &mut s.count, &mut s.offset, &mut problems),
+            "_include" => match super::includes_patient(resource_type, &value) {
+                Ok(()) => s.include_patient = true,
+                Err(p) => problems.push(p),
+            },
             "_format" => {}
             other => problems.push(format!("{other}: CarePact does not support this search parameter")),
         }
@@ -295,37 +328,10 @@ fn parse_search(query: Option<&str>, person: PersonId, resource_type: &str) -> R
     }
 }
 
-fn searchset(links: Vec<Value>, entries: Vec<Value>, total: Option<i64>) -> Value {
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "id": Uuid::now_v7().to_string(),
-        "type": "searchset",
-        "link": links,
-    });
-    if let Some(total) = total {
-        bundle["total"] = json!(total);
-    }
-    if !entries.is_empty() {
-        bundle["entry"] = Value::Array(entries);
-    }
-    bundle
-}
-
-fn page_links(url: &str, kept: &[(String, String)], offset: i64, count: i64, more: bool) -> Vec<Value> {
-    let mut links = vec![json!({"relation": "self", "url": format!("{url}?{}", query_string(kept, Some(offset)))})];
-    if more {
-        links.push(json!({
-            "relation": "next",
-            "url": format!("{url}?{}", query_string(kept, Some(offset + count)))
-        }));
-    }
-    links
-}
-
-fn item_entry(base: &str, item: &FoundItem, person: PersonId) -> Value {
+fn item_entry(base: &str, item: &FoundItem, person: PersonId, names: &Names) -> Value {
     json!({
         "fullUrl": format!("{base}/{}/{}", item.row.resource_type, item.row.id),
-        "resource": served(item, person),
+        "resource": served(&item.row, &item.resource, Some(item.updated_at.0), person, names),
         "search": {"mode": "match"}
     })
 }
@@ -336,7 +342,7 @@ async fn search(
     RawQuery(query): RawQuery,
     resource_type: &'static str,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let who = caller(&state, &headers, Target::Search(query.as_deref())).await?;
     let mut s = parse_search(query.as_deref(), who.person, resource_type)?;
     let grant = record_grant(&who, &state, resource_type, Interaction::Search).await?;
     let (found, total) = if s.elsewhere {
@@ -351,11 +357,18 @@ async fn search(
     };
     let more = found.len() as i64 > s.count;
     let base = base(&state);
-    let entries: Vec<Value> = found
+    let names = Names::of(&state, &grant).await?;
+    let mut entries: Vec<Value> = found
         .iter()
         .take(usize::try_from(s.count).unwrap_or(0))
-        .map(|item| item_entry(&base, item, who.person))
+        .map(|item| item_entry(&base, item, who.person, &names))
         .collect();
+    if s.include_patient
+        && !entries.is_empty()
+        && let Some(include) = super::patient_include(&state, &who).await?
+    {
+        entries.push(include);
+    }
     let links = page_links(&format!("{base}/{resource_type}"), &s.kept, s.offset, s.count, more);
     Ok(fhir_json(&searchset(links, entries, Some(total))).into_response())
 }
@@ -367,7 +380,7 @@ async fn everything(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Outcome> {
-    let who = caller(&state, &headers).await?;
+    let who = caller(&state, &headers, Target::Person(&id)).await?;
     if id != who.person.0.to_string() {
         return Err(Outcome::not_found());
     }
@@ -389,40 +402,34 @@ async fn everything(
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
-    let with_patient = allows(&who.scopes, "Patient", Interaction::Read);
+    let with_patient = who.allows("Patient", Interaction::Read);
     let types: Vec<String> = TYPES
         .iter()
         .map(|(t, _)| *t)
-        .filter(|t| allows(&who.scopes, t, Interaction::Search))
+        .filter(|t| who.allows(t, Interaction::Search))
         .map(str::to_owned)
         .collect();
-    let with_readings = allows(&who.scopes, "Observation", Interaction::Search);
+    let with_readings = who.allows("Observation", Interaction::Search);
     if !with_patient && types.is_empty() && !with_readings {
         return Err(forbidden("Patient/$everything"));
     }
     // One decision per section: the record (Patient and items, every shared label), and the readings.
     let record_grant = if with_patient || !types.is_empty() {
-        Some(record_decision(&who, &state, "fhir-everything").await?)
+        Some(who.grant_labels(&state, "fhir-everything").await?)
     } else {
         None
     };
+    // The readings are left out when the person does not share them with the user (a professional's token): as if
+    // there were none.
     let readings_grant = if with_readings {
-        let request = Request {
-            section: Section::Readings,
-            label: Sensitivity::General,
-            action: Action::Read,
-        };
-        Some(
-            crate::access::authorize_app(
-                &state,
-                &who.user,
-                who.person,
-                request,
-                "fhir-everything",
-                &who.client_id,
-            )
-            .await?,
-        )
+        match who
+            .grant(&state, "Observation", Interaction::Search, Section::Readings)
+            .await
+        {
+            Ok(grant) => Some(grant),
+            Err(e) if e.status == StatusCode::NOT_FOUND => None,
+            Err(e) => return Err(e),
+        }
     } else {
         None
     };
@@ -463,16 +470,27 @@ async fn everything(
         let (found, total) = record::search(&state.db, grant, &wanted)
             .await?
             .map_err(|_| Outcome::not_found())?;
-        entries.extend(found.iter().map(|item| item_entry(&base, item, who.person)));
+        let names = Names::of(&state, grant).await?;
+        entries.extend(found.iter().map(|item| item_entry(&base, item, who.person, &names)));
         more |= skip + (found.len() as i64) < total;
         room -= found.len() as i64;
         skip = (skip - total).max(0);
     }
     if let Some(grant) = &readings_grant {
         let window = (OffsetDateTime::UNIX_EPOCH, state.now() + time::Duration::days(1));
-        let found = carepact_store::readings::search(&state.db, grant, None, window, room + 1, skip)
-            .await?
-            .map_err(|_| Outcome::not_found())?;
+        let found = carepact_store::readings::search(
+            &state.db,
+            grant,
+            &carepact_store::readings::Wanted {
+                measures: Vec::new(),
+                window,
+                corrected: None,
+            },
+            room + 1,
+            skip,
+        )
+        .await?
+        .map_err(|_| Outcome::not_found())?;
         more |= found.len() as i64 > room;
         entries.extend(found.iter().take(usize::try_from(room).unwrap_or(0)).map(|r| {
             json!({

@@ -137,6 +137,8 @@ struct OrganisationPage<'a> {
     c: Chrome<'a>,
     organisation: Organisation,
     staff: Vec<User>,
+    /// The reader is this organisation's admin, so may see and revoke its staff's API tokens.
+    manages_tokens: bool,
 }
 
 pub async fn organisation(
@@ -147,7 +149,14 @@ pub async fn organisation(
     let (user, organisation) = manageable(&state, &session, &id).await?;
     let staff = users::list_staff(&state.db, organisation.id).await?;
     let c = organisation_crumbs(Chrome::new(&session).await?, &user, &organisation);
-    Ok(render(&OrganisationPage { c, organisation, staff })?.into_response())
+    let manages_tokens = user.has_role(Role::OrganisationAdmin) && user.organisation_id == Some(organisation.id);
+    Ok(render(&OrganisationPage {
+        c,
+        organisation,
+        staff,
+        manages_tokens,
+    })?
+    .into_response())
 }
 
 #[derive(Template)]

@@ -328,7 +328,7 @@ pub(crate) fn care_resources(all: &Care<'_>, patient_ref: &str) -> Vec<Value> {
 
 /// One reading as a FHIR Observation (for the export and the FHIR API).
 pub(crate) fn reading_resource(r: &carepact_store::readings::Reading, patient_ref: &str) -> Value {
-    observation::observation(&observation::ObservationInput {
+    let mut v = observation::observation(&observation::ObservationInput {
         id: r.id,
         patient_ref,
         measure: r.measure,
@@ -338,7 +338,12 @@ pub(crate) fn reading_resource(r: &carepact_store::readings::Reading, patient_re
         note: r.note.as_deref(),
         performer_display: r.entered_by.as_deref(),
         device: r.device.as_deref(),
-    })
+    });
+    v["meta"] = json!({"versionId": r.version.to_string(), "lastUpdated": instant(r.recorded_at.0)});
+    if r.version > 1 {
+        v["status"] = json!("corrected");
+    }
+    v
 }
 
 /// The readings as Observations and the questionnaire responses as QuestionnaireResponses.

@@ -67,7 +67,7 @@ fn write() -> Request {
 
 /// The write grant over every label the person lets `user` add, or "not found".
 async fn grant(state: &AppState, user: &User, person: PersonId, entity: &str) -> Result<Grant, AppError> {
-    let why = crate::pages::record::purpose_for(state, user, person).await?;
+    let why = crate::access::purpose_for(state, user, person).await?;
     authorize_labels(state, user, person, write(), entity, why).await
 }
 

@@ -17,6 +17,7 @@ pub mod ops;
 
 mod account;
 mod admin;
+mod api_tokens;
 mod auth;
 pub(crate) mod care_plan;
 mod emergency;
@@ -60,7 +61,7 @@ pub(crate) async fn section_grant(
         label: Sensitivity::General,
         action,
     };
-    let why = record::purpose_for(state, user, person).await?;
+    let why = crate::access::purpose_for(state, user, person).await?;
     crate::access::authorize(state, user, person, request, entity, why).await
 }
 
@@ -132,6 +133,10 @@ pub fn routes() -> Router<AppState> {
         .route("/account/details", post(account::update_details))
         .route("/account/language", post(account::update_language))
         .route("/account/availability", post(account::update_availability))
+        .route("/account/tokens", get(api_tokens::own))
+        .route("/account/tokens/{id}/revoke", post(api_tokens::revoke_own))
+        .route("/admin/tokens", get(api_tokens::organisation))
+        .route("/admin/tokens/{id}/revoke", post(api_tokens::revoke_staff))
         .route("/people/new", get(people::new_form).post(people::register))
         .route("/sharing", get(sharing::show).post(sharing::share))
         .route("/sharing/{id}/revoke", post(sharing::revoke))

@@ -33,7 +33,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Every minute until `stop`: removes expired sessions and old sign-in failures, flags overdue care plan reviews,
-/// passes alerts nobody acknowledged in time up to the next level, and reminds people of questionnaires due.
+/// passes alerts nobody acknowledged in time up to the next level, reminds people of questionnaires due, and deletes
+/// bulk exports (and their files) past their 24 hours.
 pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let now = state.now();
@@ -51,6 +52,9 @@ pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = crate::pages::questionnaires::remind_due(&state).await {
             tracing::warn!(error = %e, "questionnaire reminders failed");
+        }
+        if let Err(e) = carepact_store::bulk_export::purge_expired(&state.db, now).await {
+            tracing::warn!(error = %e, "purging expired bulk exports failed");
         }
         tokio::select! {
             _ = stop.changed() => break,

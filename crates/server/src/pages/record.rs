@@ -101,18 +101,7 @@ fn read() -> Request {
 
 use crate::pages::person_id;
 
-/// Why the record is opened: the person looking at their own, or someone else caring for them.
-pub async fn purpose_for(
-    state: &AppState,
-    user: &carepact_store::users::User,
-    person: PersonId,
-) -> Result<&'static str, AppError> {
-    Ok(if crate::access::is_own(state, user, person).await? {
-        "person-access"
-    } else {
-        "direct-care"
-    })
-}
+use crate::access::purpose_for;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TimelineQuery {

@@ -347,7 +347,7 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry, titles: &std::collections::HashMap<
     };
     let what = match (e.action.as_str(), e.section.as_deref()) {
         (action @ ("grant" | "revoke"), _) if entity == "smart-app" => {
-            crate::smart::log_what(c, action == "grant", title)
+            crate::smart::log_what(c, own, action == "grant", title)
         }
         ("grant", _) => c.t("log-what-grant"),
         ("revoke", _) => c.t("log-what-revoke"),
@@ -365,6 +365,7 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry, titles: &std::collections::HashMap<
         (action @ ("read" | "write"), _) if matches!(entity, "correction-request" | "access-query") => {
             c.t(&format!("log-what-{action}-{entity}"))
         }
+        ("read", _) if entity == "smart-app-connect" => c.t("log-what-read-smart-app-connect"),
         ("read", _) if entity == "record-item" => about("log-what-read-item"),
         ("read", _) if entity == "record-attachment" => about("log-what-read-attachment"),
         ("read", _)
@@ -385,6 +386,9 @@ fn describe(c: &Chrome<'_>, e: &AccessEntry, titles: &std::collections::HashMap<
         when,
         who: match (&e.actor_name, e.actor_role.as_str(), &e.app_name) {
             (Some(name), _, Some(app)) => c.t_with("log-who-through-app", &[("name", name), ("app", app)]),
+            (Some(name), _, None) if e.via.as_deref().is_some_and(|v| v.starts_with("token:")) => {
+                c.t_with("log-who-through-token", &[("name", name)])
+            }
             (Some(name), _, None) => name.clone(),
             (None, "operator", _) => c.t("log-who-operator"),
             (None, _, _) => c.t("log-who-unknown"),
@@ -563,7 +567,7 @@ pub async fn record(
         label: Sensitivity::General,
         action: Action::Read,
     };
-    let purpose = crate::pages::record::purpose_for(&state, &user, person).await?;
+    let purpose = crate::access::purpose_for(&state, &user, person).await?;
     let own = purpose == "person-access";
     let grant = authorize(&state, &user, person, request, "person-summary", purpose).await?;
     let person_id = person;

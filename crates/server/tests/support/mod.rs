@@ -100,6 +100,57 @@ impl Page {
     pub fn contains(&self, text: &str) -> bool {
         self.body.contains(text)
     }
+
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A response header's value, if it has one.
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A FHIR API request: a bearer token when given, extra headers (`If-Match`…), and a FHIR JSON body when given.
+pub async fn fhir_request(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+    headers: &[(header::HeaderName, &str)],
+) -> Result<Page> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, "127.0.0.1:8080");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    for (name, value) in headers {
+        req = req.header(name, *value);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/fhir+json")
+            .body(Body::from(b.to_string()))?,
+        None => req.body(Body::empty())?,
+    };
+    app.client().send(req).await
+}
+
+/// An OperationOutcome's diagnostics, joined with spaces.
+pub fn diagnostics(outcome: &serde_json::Value) -> String {
+    outcome["issue"]
+        .as_array()
+        .map(|i| {
+            i.iter()
+                .filter_map(|x| x["diagnostics"].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }
 
 /// A browser: keeps the session cookie and sends requests from one address.
@@ -265,12 +316,13 @@ fn decode_quoted_printable(raw: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
-            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
