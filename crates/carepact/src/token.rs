@@ -168,6 +168,7 @@ pub(crate) async fn run(db: &Db, command: TokenCommand) -> anyhow::Result<i32> {
                     Status::Active => "active".to_owned(),
                     Status::Expired => "expired".to_owned(),
                     Status::Revoked => format!("revoked {}", t.revoked_at.map(|r| when(r.0)).unwrap_or_default()),
+                    Status::AccountOff => "not working (the account is switched off)".to_owned(),
                 };
                 println!(
                     "{}  {}  made {}  expires {}  last used {}  \"{}\"",

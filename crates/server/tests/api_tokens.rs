@@ -313,6 +313,10 @@ carepact_testkit::backend_tests! {
         set_active(&app, GP, false).await?;
         assert_eq!(find(&app, &secret).await?, None, "the account is closed");
         assert_eq!(token(&app, t.id).await?.revoked_at, None);
+        assert_eq!(token(&app, t.id).await?.status(app.state.now()), api_tokens::Status::AccountOff, "listed as not working");
+        let mut admin = app.client().signed_in(ORG_ADMIN).await?;
+        let listed = admin.get("/admin/tokens").await?;
+        assert!(listed.contains("Not working: the account is switched off"), "{}", listed.body);
         let gp = user(&app, GP).await?;
         let now = app.state.now();
         let refused = api_tokens::create(&app.state.db, gp.id, "Another", now + Duration::days(1), now, By::CommandLine).await?;

@@ -71,6 +71,9 @@ pub enum Status {
     Active,
     Expired,
     Revoked,
+    /// The token's account is switched off: the token does not work while it is (and works again if the account is
+    /// switched back on before the token expires).
+    AccountOff,
 }
 
 /// A token as stored (never its secret, which is not kept).
@@ -86,6 +89,8 @@ pub struct ApiToken {
     pub revoked_by: Option<UserId>,
     /// "command-line", or the id of the user who made it.
     pub created_by: String,
+    /// Whether the token's account is switched on.
+    pub user_active: bool,
 }
 
 impl ApiToken {
@@ -94,6 +99,8 @@ impl ApiToken {
             Status::Revoked
         } else if self.expires_at.0 <= now {
             Status::Expired
+        } else if !self.user_active {
+            Status::AccountOff
         } else {
             Status::Active
         }
@@ -150,6 +157,7 @@ struct Row {
     revoked_at: Option<DbTime>,
     revoked_by: Option<Uuid>,
     created_by: String,
+    user_active: bool,
 }
 
 impl From<Row> for ApiToken {
@@ -164,6 +172,7 @@ impl From<Row> for ApiToken {
             revoked_at: r.revoked_at,
             revoked_by: r.revoked_by.map(UserId),
             created_by: r.created_by,
+            user_active: r.user_active,
         }
     }
 }
@@ -177,7 +186,7 @@ struct OrgRow {
 }
 
 const COLUMNS: &str = "t.id, t.user_id, t.label, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, \
-                       t.revoked_by, t.created_by";
+                       t.revoked_by, t.created_by, u.active AS user_active";
 
 /// The audit event (system chain: about no person) for making or revoking token `id` of `user`.
 #[allow(clippy::too_many_arguments)]
@@ -322,7 +331,7 @@ pub async fn create(
         let row: Row = sqlx::query_as(
             "INSERT INTO api_tokens (id, user_id, label, token_hash, created_at, expires_at, created_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, user_id, label, created_at, expires_at, last_used_at, \
-             revoked_at, revoked_by, created_by",
+             revoked_at, revoked_by, created_by, TRUE AS user_active",
         )
         .bind(id)
         .bind(user.0)
@@ -384,7 +393,7 @@ pub async fn find(db: &Db, secret: &str, now: OffsetDateTime) -> Result<Option<F
 
 /// One token, whatever its status.
 pub async fn get(db: &Db, id: Uuid) -> Result<Option<ApiToken>> {
-    let sql = format!("SELECT {COLUMNS} FROM api_tokens t WHERE t.id = $1");
+    let sql = format!("SELECT {COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1");
     let row: Option<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(id)
         .fetch_optional(p)
@@ -394,7 +403,10 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Option<ApiToken>> {
 
 /// The user's tokens, newest first, whatever their status.
 pub async fn list_for_user(db: &Db, user: UserId) -> Result<Vec<ApiToken>> {
-    let sql = format!("SELECT {COLUMNS} FROM api_tokens t WHERE t.user_id = $1 ORDER BY t.created_at DESC, t.id DESC");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 \
+         ORDER BY t.created_at DESC, t.id DESC"
+    );
     let rows: Vec<Row> = on_db!(db, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(user.0)
         .fetch_all(p)

@@ -1506,3 +1506,4 @@ apps-any-type-questionnaire = the questionnaires they are asked to fill in
 apps-any-type-questionnaire-response = answers to questionnaires
 apps-any-type-communication = messages with the care team
 log-what-read-smart-app-connect = Checked that they can connect an app to your record
+tokens-status-account-off = Not working: the account is switched off

@@ -43,6 +43,7 @@ fn row(
         Status::Active => ("tokens-status-active", "nhsuk-tag--green"),
         Status::Expired => ("tokens-status-expired", "nhsuk-tag--grey"),
         Status::Revoked => ("tokens-status-revoked", "nhsuk-tag--red"),
+        Status::AccountOff => ("tokens-status-account-off", "nhsuk-tag--grey"),
     };
     TokenRow {
         action: format!("{base}/{}/revoke", t.id),
@@ -53,7 +54,7 @@ fn row(
         last_used: t.last_used_at.map(|u| c.when(u.0)),
         status: status_id,
         tag,
-        active: status == Status::Active,
+        active: matches!(status, Status::Active | Status::AccountOff),
     }
 }
 
