@@ -2,6 +2,7 @@
 //! first administrator, or make and revoke personal API tokens.
 
 mod import;
+mod seed;
 mod token;
 
 use std::net::SocketAddr;
@@ -65,6 +66,10 @@ enum Command {
         #[arg(long, env = "CAREPACT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
+    /// Make a deterministic synthetic population for benchmarks: organisations, professionals and N people with
+    /// England's long-term conditions, their care plans, consents, a year of readings, questionnaires, messages and
+    /// alerts. Refuses a database that already has people unless given --append.
+    Seed(seed::SeedArgs),
     /// Personal API tokens for the FHIR API (scripts and integrations): make one for a user, list a user's, revoke
     /// one.
     Token {
@@ -123,8 +128,14 @@ struct ServeArgs {
 }
 
 fn init_logging(cli: &Cli) {
-    let filter =
+    let mut filter =
         tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if matches!(cli.command, Command::Seed(_))
+        && let Ok(quiet) = "sqlx::query=error".parse()
+    {
+        // Seeding's statements carry thousands of rows: a slow one would be logged whole.
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -196,6 +207,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(args) => {
             let db = open_store(&args.store, 4).await?;
             let code = import::run(&db, &args).await;
+            db.close().await;
+            std::process::exit(code?);
+        }
+        Command::Seed(args) => {
+            let db = open_store(&args.store, 4).await?;
+            let code = seed::run(&db, &args).await;
             db.close().await;
             std::process::exit(code?);
         }

@@ -29,6 +29,7 @@ pub mod questionnaires;
 pub mod readings;
 pub mod record;
 pub mod requests;
+pub mod seed;
 pub mod sessions;
 pub mod signing_keys;
 pub mod smart;
