@@ -83,6 +83,7 @@ async fn ask(db: &Db, audit: &AuditWriter, actor: &Actor, person: PersonId, sect
         },
         entity: "seed-test",
         purpose: "direct-care",
+        as_owner: None,
     };
     Ok(authorize(db, audit, &ask, OffsetDateTime::now_utc()).await?.is_ok())
 }

@@ -27,31 +27,6 @@ pub fn acting_role(user: &User) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// True when `person` is the signed-in user themself.
-pub async fn is_own(state: &AppState, user: &User, person: PersonId) -> Result<bool, AppError> {
-    Ok(carepact_store::people::id_for_user(&state.db, user.id)
-        .await?
-        .is_some_and(|p| p == person))
-}
-
-/// Why a user reaches a person's data: the person looking at their own, or someone else caring for them.
-pub async fn purpose_for(state: &AppState, user: &User, person: PersonId) -> Result<&'static str, AppError> {
-    Ok(if is_own(state, user, person).await? {
-        "person-access"
-    } else {
-        "direct-care"
-    })
-}
-
-/// "person" for the user's own data, else the role they act in.
-async fn role_towards(state: &AppState, user: &User, person: PersonId) -> Result<&'static str, AppError> {
-    Ok(if is_own(state, user, person).await? {
-        "person"
-    } else {
-        acting_role(user)
-    })
-}
-
 /// Authorises `user` to do `request` on `person`'s data, auditing the decision. Refusal is `AppError::NotFound`.
 pub async fn authorize(
     state: &AppState,
@@ -61,7 +36,7 @@ pub async fn authorize(
     entity: &str,
     purpose: &str,
 ) -> Result<Grant, AppError> {
-    decide(state, user, person, request, entity, purpose, None, None).await
+    decide(state, user, person, request, entity, (purpose, purpose), None, None).await
 }
 
 /// Like [`authorize`], for views that mix items of every sensitivity: the grant covers the labels the person has
@@ -74,11 +49,22 @@ pub async fn authorize_labels(
     entity: &str,
     purpose: &str,
 ) -> Result<Grant, AppError> {
-    decide(state, user, person, request, entity, purpose, Some(Labels::all()), None).await
+    decide(
+        state,
+        user,
+        person,
+        request,
+        entity,
+        (purpose, purpose),
+        Some(Labels::all()),
+        None,
+    )
+    .await
 }
 
 /// Asks the choke point, over `labels` when given (else the request's one label), recording `via` (the app the user
-/// acts through) when there is one.
+/// acts through) when there is one. `purposes` are why the user reaches someone else's data, and their own: the
+/// choke point records the role they act in, or "person" for their own, as it finds whose data it is.
 #[allow(clippy::too_many_arguments)]
 async fn decide(
     state: &AppState,
@@ -86,20 +72,20 @@ async fn decide(
     person: PersonId,
     request: Request,
     entity: &str,
-    purpose: &str,
+    (purpose, own_purpose): (&str, &str),
     labels: Option<Labels>,
     via: Option<&str>,
 ) -> Result<Grant, AppError> {
     let actor = actor(user);
-    let role = role_towards(state, user, person).await?;
     let ask = Ask {
         actor: &actor,
-        role,
+        role: acting_role(user),
         on_behalf_of: via,
         person,
         request,
         entity,
         purpose,
+        as_owner: Some(own_purpose),
     };
     let decision = match labels {
         None => access::authorize(&state.db, &state.audit, &ask, state.now()).await?,
@@ -138,6 +124,41 @@ pub fn job_tr(state: &AppState) -> crate::i18n::Tr<'_> {
     }
 }
 
+/// Why a user reaches a person's data: caring for someone else ("direct-care"), or their own ("person-access").
+const CARE_PURPOSES: (&str, &str) = ("direct-care", "person-access");
+
+/// Like [`authorize`], recording the purpose as direct care, or "person-access" for the user's own data.
+pub async fn authorize_care(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+) -> Result<Grant, AppError> {
+    decide(state, user, person, request, entity, CARE_PURPOSES, None, None).await
+}
+
+/// Like [`authorize_labels`], recording the purpose as direct care, or "person-access" for the user's own data.
+pub async fn authorize_care_labels(
+    state: &AppState,
+    user: &User,
+    person: PersonId,
+    request: Request,
+    entity: &str,
+) -> Result<Grant, AppError> {
+    decide(
+        state,
+        user,
+        person,
+        request,
+        entity,
+        CARE_PURPOSES,
+        Some(Labels::all()),
+        None,
+    )
+    .await
+}
+
 /// Authorises `user` acting through `via` (an app they connected, `app:<client id>`, or an API token,
 /// `token:<id>`) to do `request` on `person`'s data: the same decision as for the user themself, recorded with
 /// `via` so the person's log shows how they were reached. Refusal is `AppError::NotFound`.
@@ -149,8 +170,7 @@ pub async fn authorize_via(
     entity: &str,
     via: &str,
 ) -> Result<Grant, AppError> {
-    let purpose = purpose_for(state, user, person).await?;
-    decide(state, user, person, request, entity, purpose, None, Some(via)).await
+    decide(state, user, person, request, entity, CARE_PURPOSES, None, Some(via)).await
 }
 
 /// Like [`authorize_via`], for answers that mix items of every sensitivity (the record's resources): the grant
@@ -164,14 +184,13 @@ pub async fn authorize_via_labels(
     entity: &str,
     via: &str,
 ) -> Result<Grant, AppError> {
-    let purpose = purpose_for(state, user, person).await?;
     decide(
         state,
         user,
         person,
         request,
         entity,
-        purpose,
+        CARE_PURPOSES,
         Some(Labels::all()),
         Some(via),
     )

@@ -681,6 +681,7 @@ async fn seed_care(
                 } else {
                     "direct-care"
                 },
+                as_owner: None,
             };
             authorize(&state.db, &state.audit, &ask, then)
                 .await?

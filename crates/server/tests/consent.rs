@@ -102,6 +102,70 @@ carepact_testkit::backend_tests! {
         Ok(())
     }
 
+    async fn a_practice_with_many_people_lists_them_a_page_at_a_time(app: TestApp) {
+        // Thirty more people share with Riverside; the GP's home page lists 25 at a time by family name, and only
+        // the people on the page shown are opened through the choke point.
+        let db = &app.state.db;
+        let practice = organisations::list(db).await?.into_iter().find(|o| o.name == "Riverside Medical Practice").context("org")?.id;
+        let mut made = 0;
+        for n in 0u32.. {
+            if made == 30 {
+                break;
+            }
+            let nine: Vec<u8> = format!("999{:06}", 100 + n).bytes().map(|b| b - b'0').collect();
+            let Some(check) = carepact_domain::nhs_number::check_digit(&nine) else { continue };
+            let number = format!("{}{check}", nine.iter().map(u8::to_string).collect::<String>());
+            let new = carepact_domain::identity::NewPerson {
+                nhs_number: carepact_domain::NhsNumber::parse(&number)?,
+                given_name: "Test".into(),
+                family_name: format!("Zz{made:02}"),
+                preferred_name: None,
+                date_of_birth: time::macros::date!(1950 - 01 - 01),
+                email: Email::parse(&format!("many.{made}@example.org")).map_err(anyhow::Error::msg)?,
+                phone: None,
+                communication_needs: None,
+            };
+            let (person, user) = people::create_with_account(db, &new, people::AccountStart::Password("h"), app.state.now()).await?;
+            let owner = carepact_domain::consent::Actor { user, roles: vec![carepact_domain::identity::Role::Person], organisation: None };
+            let request = carepact_domain::consent::Request { section: carepact_domain::consent::Section::Record, label: carepact_domain::consent::Sensitivity::General, action: carepact_domain::consent::Action::Write };
+            let ask = carepact_store::access::Ask { actor: &owner, role: "person", on_behalf_of: None, person, request, entity: "consents", purpose: "person-choice", as_owner: None };
+            let own = carepact_store::access::authorize(db, &app.state.audit, &ask, app.state.now()).await?.map_err(|_| anyhow::anyhow!("own"))?;
+            let consent = carepact_domain::consent::Consent {
+                id: uuid::Uuid::now_v7(),
+                grantee: carepact_domain::consent::Grantee::Organisation(practice),
+                sections: carepact_domain::consent::Sections::of(&[carepact_domain::consent::Section::Record]),
+                labels: carepact_domain::consent::Labels::of(&[carepact_domain::consent::Sensitivity::General]),
+                write: false,
+                starts: app.state.now(),
+                ends: None,
+                revoked: None,
+            };
+            carepact_store::consents::give(db, &own, &consent, app.state.now()).await?.map_err(|_| anyhow::anyhow!("give"))?;
+            made += 1;
+        }
+        let mut gp = app.client().signed_in(GP).await?;
+        let first = gp.get("/").await?;
+        assert!(first.contains("30 people share their record with you, listed by family name. This is page 1 of 2."), "{}", first.body);
+        assert_eq!(first.body.matches("href=\"/records/").count(), 25);
+        assert!(first.contains("Zz00") && first.contains("Zz24") && !first.contains("Zz25"));
+        assert!(first.contains("href=\"/?page=2\"") && !first.contains("Previous page"));
+        let second = gp.get("/?page=2").await?;
+        assert_eq!(second.body.matches("href=\"/records/").count(), 5);
+        assert!(second.contains("Zz29") && second.contains("href=\"/?page=1\"") && !second.contains("Next page"));
+        let beyond = gp.get("/?page=9").await?;
+        assert_eq!((beyond.status, beyond.body.matches("href=\"/records/").count()), (StatusCode::OK, 0));
+        let nonsense = gp.get("/?page=x").await?;
+        assert!(nonsense.contains("This is page 1 of 2."));
+        // Only those shown were opened through the choke point: Zz00 on each view of page 1, Zz29 on page 2.
+        let opened = |family: &'static str| async move {
+            let id: uuid::Uuid = carepact_store::on_db!(db, read, |p| sqlx::query_scalar("SELECT id FROM people WHERE family_name = $1").bind(family).fetch_one(p).await)?;
+            Ok::<i64, anyhow::Error>(carepact_store::on_db!(db, read, |p| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events WHERE person_id = $1 AND entity = 'person-list'").bind(id).fetch_one(p).await)?)
+        };
+        assert_eq!(opened("Zz00").await?, 2);
+        assert_eq!(opened("Zz29").await?, 1);
+        Ok(())
+    }
+
     async fn a_carer_sees_only_what_the_person_shares(app: TestApp) {
         let margaret = person_id(&app, "margaret@carepact.example").await?;
         let mut peter = app.client().signed_in("peter@carepact.example").await?;

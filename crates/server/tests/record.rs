@@ -214,7 +214,7 @@ carepact_testkit::backend_tests! {
         let org = organisations::find_by_name(db, "Riverside Medical Practice").await?.context("practice")?;
         let amina_user = users::find_by_email(db, &Email::parse(PERSON).map_err(anyhow::Error::msg)?).await?.context("user")?;
         let owner_actor = Actor { user: amina_user.id, roles: amina_user.roles.clone(), organisation: None };
-        let ask = Ask { actor: &owner_actor, role: "person", on_behalf_of: None, person, request: Request { section: Section::Record, label: Sensitivity::General, action: Action::Write }, entity: "consents", purpose: "person-choice" };
+        let ask = Ask { actor: &owner_actor, role: "person", on_behalf_of: None, person, request: Request { section: Section::Record, label: Sensitivity::General, action: Action::Write }, entity: "consents", purpose: "person-choice", as_owner: None };
         let own = authorize(db, &app.state.audit, &ask, app.state.now()).await?.map_err(|_| anyhow::anyhow!("own"))?;
         let consent = Consent {
             id: uuid::Uuid::now_v7(),
@@ -229,7 +229,7 @@ carepact_testkit::backend_tests! {
         consents::give(db, &own, &consent, app.state.now()).await?.map_err(|_| anyhow::anyhow!("give"))?;
         let gp = users::find_by_email(db, &Email::parse(GP).map_err(anyhow::Error::msg)?).await?.context("gp")?;
         let gp_actor = Actor { user: gp.id, roles: gp.roles.clone(), organisation: gp.organisation_id };
-        let ask = Ask { actor: &gp_actor, role: "professional", on_behalf_of: None, person, request: Request { section: Section::Record, label: Sensitivity::General, action: Action::Read }, entity: "record-summary", purpose: "direct-care" };
+        let ask = Ask { actor: &gp_actor, role: "professional", on_behalf_of: None, person, request: Request { section: Section::Record, label: Sensitivity::General, action: Action::Read }, entity: "record-summary", purpose: "direct-care", as_owner: None };
         let grant = authorize_labels(db, &app.state.audit, &ask, Labels::all(), app.state.now()).await?.map_err(|_| anyhow::anyhow!("gp"))?;
         assert_eq!(grant.labels(), Labels::of(&[Sensitivity::General]));
         let all = record::all_resources(db, &owner).await?.map_err(|_| anyhow::anyhow!("denied"))?;

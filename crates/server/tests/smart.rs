@@ -722,7 +722,7 @@ carepact_testkit::backend_tests! {
         let gp_user = users::find_by_email(&app.state.db, &Email::parse(GP).map_err(anyhow::Error::msg)?).await?.context("GP")?;
         let actor = carepact_domain::consent::Actor { user: gp_user.id, roles: gp_user.roles.clone(), organisation: gp_user.organisation_id };
         let request = carepact_domain::consent::Request { section: carepact_domain::consent::Section::Readings, label: carepact_domain::consent::Sensitivity::General, action: carepact_domain::consent::Action::Read };
-        let ask = carepact_store::access::Ask { actor: &actor, role: "professional", on_behalf_of: None, person: amina_person, request, entity: "test", purpose: "direct-care" };
+        let ask = carepact_store::access::Ask { actor: &actor, role: "professional", on_behalf_of: None, person: amina_person, request, entity: "test", purpose: "direct-care", as_owner: None };
         let grant = carepact_store::access::authorize(&app.state.db, &app.state.audit, &ask, app.state.now()).await?.map_err(|_| anyhow::anyhow!("the GP may read her readings"))?;
         assert!(!smart::acts_as_carer(&app.state.db, &grant, app.state.now()).await?);
         let scopes = ["patient/Observation.rs".to_owned()];

@@ -15,8 +15,10 @@ use carepact_domain::identity::{PersonId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use crate::audit::AuditWriter;
-use crate::{Db, Result, consents, on_db};
+use crate::{Db, Result, cache, consents, on_db};
 
 /// Proof that one actor may do one thing to one person's data. Only [`authorize`] makes these; code elsewhere
 /// cannot forge one:
@@ -95,6 +97,24 @@ pub struct Ask<'a> {
     pub entity: &'a str,
     /// Why, e.g. "direct-care", "person-access".
     pub purpose: &'a str,
+    /// When the actor turns out to be the person themself, record the role "person" and this purpose instead of
+    /// `role` and `purpose` (the choke point knows whose data it is without another query). `None` records `role`
+    /// and `purpose` whoever the actor is.
+    pub as_owner: Option<&'a str>,
+}
+
+impl<'a> Ask<'a> {
+    /// This ask as recorded, once the facts say whether the actor is the person themself.
+    fn as_recorded(&self, facts: &Facts) -> Ask<'a> {
+        match self.as_owner {
+            Some(purpose) if facts.owner == Some(self.actor.user) => Ask {
+                role: "person",
+                purpose,
+                ..self.clone()
+            },
+            _ => self.clone(),
+        }
+    }
 }
 
 fn outcome(decision: Decision) -> String {
@@ -127,7 +147,8 @@ pub(crate) fn event(ask: &Ask<'_>, person: Option<PersonId>, outcome: String, no
 }
 
 /// What a decision about one person rests on.
-struct Facts {
+#[derive(Debug)]
+pub(crate) struct Facts {
     owner: Option<UserId>,
     consents: Vec<carepact_domain::consent::Consent>,
     emergency: Vec<carepact_domain::consent::BreakGlass>,
@@ -148,8 +169,13 @@ impl Facts {
     }
 }
 
-/// The consents, emergency accesses and owner of `person`; `None` when there is no such person.
-async fn load_facts(db: &Db, person: PersonId) -> Result<Option<Facts>> {
+/// The consents, emergency accesses and owner of `person`; `None` when there is no such person. Kept in memory
+/// between requests while nothing they rest on changes ([`crate::cache`]).
+async fn load_facts(db: &Db, person: PersonId) -> Result<Option<Arc<Facts>>> {
+    let epoch = cache::epoch(db).await?;
+    if let Some(kept) = db.cache().facts.get(&person.0, epoch) {
+        return Ok(Some(kept));
+    }
     let owner: Option<Option<Uuid>> = on_db!(db, read, |p| sqlx::query_scalar(
         "SELECT user_id FROM people WHERE id = $1"
     )
@@ -159,16 +185,18 @@ async fn load_facts(db: &Db, person: PersonId) -> Result<Option<Facts>> {
     let Some(owner) = owner else {
         return Ok(None);
     };
-    Ok(Some(Facts {
+    let facts = Arc::new(Facts {
         owner: owner.map(UserId),
         consents: consents::for_person(db, person).await?,
         emergency: consents::break_glass_for_person(db, person).await?,
-    }))
+    });
+    db.cache().facts.put(person.0, epoch, Arc::clone(&facts));
+    Ok(Some(facts))
 }
 
 /// Loads the facts for `ask.person`. For a person who does not exist, records the refusal (on the system chain,
 /// exactly as for missing consent) and returns `None`.
-async fn facts(db: &Db, audit: &AuditWriter, ask: &Ask<'_>, now: OffsetDateTime) -> Result<Option<Facts>> {
+async fn facts(db: &Db, audit: &AuditWriter, ask: &Ask<'_>, now: OffsetDateTime) -> Result<Option<Arc<Facts>>> {
     let found = load_facts(db, ask.person).await?;
     if found.is_none() {
         let mut e = event(ask, None, "deny:no-consent".into(), now);
@@ -204,6 +232,7 @@ pub async fn authorize(
     let Some(facts) = facts(db, audit, ask, now).await? else {
         return Ok(Err(Denied));
     };
+    let ask = &ask.as_recorded(&facts);
     let decision = facts.decide(ask.actor, ask.request, now);
     audit
         .record(event(ask, Some(ask.person), outcome(decision), now))
@@ -234,6 +263,7 @@ pub async fn authorize_labels(
     let Some(facts) = facts(db, audit, ask, now).await? else {
         return Ok(Err(Denied));
     };
+    let ask = &ask.as_recorded(&facts);
     let mut permitted = Vec::new();
     let mut first = None;
     let mut refusal = Decision::Deny(Refusal::NoConsent);
@@ -369,6 +399,7 @@ pub async fn authorize_addressed(
         request,
         entity: &entity,
         purpose: "answer-person",
+        as_owner: None,
     };
     let decision = match permitted {
         Some(_) => Decision::Permit(Basis::Addressed(id)),

@@ -360,35 +360,73 @@ pub async fn create(
     Ok(row.map(|r| (ApiToken::from(r), secret)))
 }
 
+/// A live token and the account calls with it act as, as [`holder`] finds them.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub token: Found,
+    pub user: crate::users::User,
+    expires_at: OffsetDateTime,
+    last_used_at: Option<OffsetDateTime>,
+}
+
 /// The live token with this secret — not revoked, not expired, its user's account open — or `None` for anything
-/// else (including text that is not a token). One query by the token's hash; marks it used at most once a minute.
+/// else (including text that is not a token).
 pub async fn find(db: &Db, secret: &str, now: OffsetDateTime) -> Result<Option<Found>> {
+    Ok(holder(db, secret, now).await?.map(|h| h.token))
+}
+
+/// Like [`find`], with the holder's account. Kept in memory between calls while no token or account changes
+/// ([`crate::cache`]), so a call usually costs one read; marks the token used at most once a minute.
+pub async fn holder(db: &Db, secret: &str, now: OffsetDateTime) -> Result<Option<Holder>> {
     if !well_formed(secret) {
         return Ok(None);
     }
-    let row: Option<(Uuid, Uuid, Option<DbTime>)> = on_db!(db, read, |p| sqlx::query_as(
-        "SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.active"
-    )
-    .bind(token_hash(secret))
-    .bind(DbTime(now))
-    .fetch_optional(p)
-    .await)?;
-    let Some((id, user, last_used)) = row else {
-        return Ok(None);
+    let hash = token_hash(secret);
+    let epoch = crate::cache::epoch(db).await?;
+    let kept = db.cache().tokens.get(&hash, epoch);
+    let mut holder = match kept {
+        Some(kept) => kept,
+        None => {
+            let row: Option<(Uuid, Uuid, DbTime, Option<DbTime>)> = on_db!(db, read, |p| sqlx::query_as(
+                "SELECT id, user_id, expires_at, last_used_at FROM api_tokens \
+                 WHERE token_hash = $1 AND revoked_at IS NULL"
+            )
+            .bind(&hash)
+            .fetch_optional(p)
+            .await)?;
+            let Some((id, user, expires_at, last_used_at)) = row else {
+                return Ok(None);
+            };
+            let Some(user) = crate::users::get(db, UserId(user)).await? else {
+                return Ok(None);
+            };
+            let holder = Holder {
+                token: Found { id, user: user.id },
+                user,
+                expires_at: expires_at.0,
+                last_used_at: last_used_at.map(|t| t.0),
+            };
+            db.cache().tokens.put(hash.clone(), epoch, holder.clone());
+            holder
+        }
     };
-    if last_used.is_none_or(|t| now - t.0 >= TOUCH_EVERY) {
+    if holder.expires_at <= now || !holder.user.active {
+        return Ok(None);
+    }
+    if holder.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
         on_db!(db, write, |p| sqlx::query(
             "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)"
         )
-        .bind(id)
+        .bind(holder.token.id)
         .bind(DbTime(now))
         .bind(DbTime(now - TOUCH_EVERY))
         .execute(p)
         .await
         .map(|_| ()))?;
+        holder.last_used_at = Some(now);
+        db.cache().tokens.put(hash, epoch, holder.clone());
     }
-    Ok(Some(Found { id, user: UserId(user) }))
+    Ok(Some(holder))
 }
 
 /// One token, whatever its status.

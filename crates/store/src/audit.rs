@@ -14,62 +14,90 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::{Backend, Db, DbTime, Result, StoreError, on_db};
+use crate::{Db, DbTime, Result, StoreError, on_db};
 
-pub(crate) const HEAD_FOR_UPDATE_PG: &str = "SELECT seq, hash FROM audit_chain_heads WHERE chain_id = $1 FOR UPDATE";
-pub(crate) const HEAD_SQLITE: &str = "SELECT seq, hash FROM audit_chain_heads WHERE chain_id = $1";
+/// Most rows one statement of [`append_in_tx!`] carries (16 parameters an event: well inside both backends' limits).
+pub(crate) const ROWS_A_STATEMENT: usize = 256;
 
-pub(crate) fn head_query(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => HEAD_FOR_UPDATE_PG,
-        Backend::Sqlite => HEAD_SQLITE,
-    }
-}
-
-/// Appends `events` (a slice of [`Event`]) to their chains inside the open transaction `tx`.
+/// Appends `events` (a slice of [`Event`]) to their chains inside the open transaction `tx`, in four statements
+/// whatever their number (per [`ROWS_A_STATEMENT`]): make any missing chain heads, read (on PostgreSQL, lock) the
+/// heads in chain order so that concurrent batches never deadlock, insert the events with their hashes, and move
+/// the heads on. Each chain's events keep their order of arrival.
 macro_rules! append_in_tx {
     ($tx:expr, $backend:expr, $events:expr) => {{
         async {
+            use carepact_domain::audit::GENESIS;
+            use $crate::audit::ROWS_A_STATEMENT as N;
             let events: &[carepact_domain::audit::Event] = $events;
             let mut order: Vec<usize> = (0..events.len()).collect();
-            // Lock heads in chain order (no deadlocks between batches); keep each chain's events in arrival order.
             order.sort_by_key(|&i| (events[i].chain(), i));
-            let mut current: Option<(uuid::Uuid, i64, [u8; 32])> = None;
+            let mut chains: Vec<uuid::Uuid> = order.iter().map(|&i| events[i].chain()).collect();
+            chains.dedup();
+            let mut heads = std::collections::HashMap::with_capacity(chains.len());
+            for part in chains.chunks(N) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO audit_chain_heads (chain_id, seq, hash) ");
+                q.push_values(part, |mut row, chain| {
+                    row.push_bind(*chain).push_bind(0_i64).push_bind(GENESIS.to_vec());
+                });
+                q.push(" ON CONFLICT (chain_id) DO NOTHING");
+                q.build().execute(&mut *$tx).await?;
+                let mut q =
+                    sqlx::QueryBuilder::new("SELECT chain_id, seq, hash FROM audit_chain_heads WHERE chain_id IN (");
+                let mut ids = q.separated(", ");
+                for chain in part {
+                    ids.push_bind(*chain);
+                }
+                q.push(")");
+                if $backend == $crate::Backend::Postgres {
+                    q.push(" ORDER BY chain_id FOR UPDATE");
+                }
+                let found: Vec<(uuid::Uuid, i64, Vec<u8>)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+                for (chain, seq, hash) in found {
+                    heads.insert(chain, (seq, <[u8; 32]>::try_from(hash.as_slice()).unwrap_or(GENESIS)));
+                }
+            }
+            let mut rows = Vec::with_capacity(events.len());
             for i in order {
                 let event = &events[i];
-                let chain = event.chain();
-                let (mut seq, mut prev) = match current {
-                    Some((c, s, h)) if c == chain => (s, h),
-                    _ => {
-                        if let Some((c, s, h)) = current.take() {
-                            sqlx::query("UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain_id = $1")
-                                .bind(c).bind(s).bind(h.to_vec()).execute(&mut *$tx).await?;
-                        }
-                        sqlx::query("INSERT INTO audit_chain_heads (chain_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain_id) DO NOTHING")
-                            .bind(chain).bind(carepact_domain::audit::GENESIS.to_vec()).execute(&mut *$tx).await?;
-                        let (s, h): (i64, Vec<u8>) = sqlx::query_as($crate::audit::head_query($backend))
-                            .bind(chain).fetch_one(&mut *$tx).await?;
-                        (s, <[u8; 32]>::try_from(h.as_slice()).unwrap_or(carepact_domain::audit::GENESIS))
-                    }
-                };
-                seq += 1;
-                let hash = carepact_domain::audit::chain_hash(&prev, seq, event);
-                sqlx::query(
-                    "INSERT INTO audit_events (chain_id, seq, id, occurred_at, actor_id, actor_role, organisation_id, \
-                     on_behalf_of, person_id, action, section, entity, purpose, outcome, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                )
-                .bind(chain).bind(seq).bind(event.id).bind($crate::DbTime(event.occurred_at)).bind(event.actor)
-                .bind(&event.actor_role).bind(event.organisation).bind(&event.on_behalf_of).bind(event.person)
-                .bind(&event.action).bind(&event.section).bind(&event.entity).bind(&event.purpose).bind(&event.outcome)
-                .bind(prev.to_vec()).bind(hash.to_vec())
-                .execute(&mut *$tx).await?;
-                prev = hash;
-                current = Some((chain, seq, prev));
+                let head = heads.entry(event.chain()).or_insert((0, GENESIS));
+                let seq = head.0 + 1;
+                let hash = carepact_domain::audit::chain_hash(&head.1, seq, event);
+                rows.push((event, seq, head.1, hash));
+                *head = (seq, hash);
             }
-            if let Some((c, s, h)) = current {
-                sqlx::query("UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain_id = $1")
-                    .bind(c).bind(s).bind(h.to_vec()).execute(&mut *$tx).await?;
+            for part in rows.chunks(N) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO audit_events (chain_id, seq, id, occurred_at, actor_id, actor_role, organisation_id, \
+                     on_behalf_of, person_id, action, section, entity, purpose, outcome, prev_hash, hash) ",
+                );
+                q.push_values(part, |mut row, (event, seq, prev, hash)| {
+                    row.push_bind(event.chain())
+                        .push_bind(*seq)
+                        .push_bind(event.id)
+                        .push_bind($crate::DbTime(event.occurred_at))
+                        .push_bind(event.actor)
+                        .push_bind(event.actor_role.as_str())
+                        .push_bind(event.organisation)
+                        .push_bind(event.on_behalf_of.as_deref())
+                        .push_bind(event.person)
+                        .push_bind(event.action.as_str())
+                        .push_bind(event.section.as_deref())
+                        .push_bind(event.entity.as_str())
+                        .push_bind(event.purpose.as_str())
+                        .push_bind(event.outcome.as_str())
+                        .push_bind(prev.to_vec())
+                        .push_bind(hash.to_vec());
+                });
+                q.build().execute(&mut *$tx).await?;
+            }
+            for part in chains.chunks(N) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO audit_chain_heads (chain_id, seq, hash) ");
+                q.push_values(part, |mut row, chain| {
+                    let (seq, hash) = heads.get(chain).copied().unwrap_or((0, GENESIS));
+                    row.push_bind(*chain).push_bind(seq).push_bind(hash.to_vec());
+                });
+                q.push(" ON CONFLICT (chain_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
+                q.build().execute(&mut *$tx).await?;
             }
             Ok::<(), sqlx::Error>(())
         }

@@ -134,6 +134,41 @@ pub async fn candidates_shared_with(
     Ok(rows.into_iter().map(PersonId).collect())
 }
 
+/// One page of [`candidates_shared_with`], in the order of the people's names (the names are only sorted on, not
+/// returned), and how many there are in all: a professional's practice may hold thousands, and each one shown costs an
+/// audited decision.
+pub async fn candidates_shared_with_page(
+    db: &Db,
+    user: UserId,
+    organisation: Option<OrganisationId>,
+    now: OffsetDateTime,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<PersonId>, i64)> {
+    const SHARING: &str = "FROM people p WHERE EXISTS (SELECT 1 FROM consents c WHERE c.person_id = p.id \
+         AND c.revoked_at IS NULL AND c.starts_at <= $3 AND (c.ends_at IS NULL OR c.ends_at > $3) \
+         AND (c.grantee_user_id = $1 OR (c.grantee_kind = 'organisation' AND c.grantee_organisation_id = $2)))";
+    let total: i64 = on_db!(db, read, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) {SHARING}"
+    )))
+    .bind(user.0)
+    .bind(organisation.map(|o| o.0))
+    .bind(DbTime(now))
+    .fetch_one(p)
+    .await)?;
+    let rows: Vec<Uuid> = on_db!(db, read, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT p.id {SHARING} ORDER BY p.family_name, p.given_name, p.id LIMIT $4 OFFSET $5"
+    )))
+    .bind(user.0)
+    .bind(organisation.map(|o| o.0))
+    .bind(DbTime(now))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(p)
+    .await)?;
+    Ok((rows.into_iter().map(PersonId).collect(), total))
+}
+
 /// A consent as the person sees it in their list, with the grantee's name.
 #[derive(Debug, Clone)]
 pub struct ConsentView {

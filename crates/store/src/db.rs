@@ -1,11 +1,13 @@
 //! Opening a store from a URL, applying the embedded migrations, and running one query text on either backend.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::cache::Cache;
 use crate::{Result, StoreError};
 
 /// Runs the same body on whichever pool is open. `read` uses SQLite's reader pool; `write` its single writer
@@ -16,13 +18,13 @@ macro_rules! on_db {
     ($db:expr, read, |$pool:ident| $body:expr) => {
         match $db {
             $crate::Db::Sqlite { reader: $pool, .. } => $body,
-            $crate::Db::Postgres($pool) => $body,
+            $crate::Db::Postgres { pool: $pool, .. } => $body,
         }
     };
     ($db:expr, write, |$pool:ident| $body:expr) => {
         match $db {
             $crate::Db::Sqlite { writer: $pool, .. } => $body,
-            $crate::Db::Postgres($pool) => $body,
+            $crate::Db::Postgres { pool: $pool, .. } => $body,
         }
     };
 }
@@ -30,8 +32,15 @@ macro_rules! on_db {
 /// An open store. Cloning is cheap (pools are shared).
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite { reader: SqlitePool, writer: SqlitePool },
-    Postgres(PgPool),
+    Sqlite {
+        reader: SqlitePool,
+        writer: SqlitePool,
+        cache: Arc<Cache>,
+    },
+    Postgres {
+        pool: PgPool,
+        cache: Arc<Cache>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +79,10 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(connect)
                 .await?;
-            return Ok(Self::Postgres(pool));
+            return Ok(Self::Postgres {
+                pool,
+                cache: Cache::new(),
+            });
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -88,6 +100,9 @@ impl Db {
             // FULL: a committed transaction survives power loss, not just a process crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Read pages through a memory map rather than copying them into each connection's cache: every audited
+            // read commits, and a commit makes the other connections drop their caches.
+            .pragma("mmap_size", "1073741824")
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -99,13 +114,24 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(connect.read_only(true))
             .await?;
-        Ok(Self::Sqlite { reader, writer })
+        Ok(Self::Sqlite {
+            reader,
+            writer,
+            cache: Cache::new(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
         match self {
             Self::Sqlite { .. } => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
+            Self::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// What access decisions rest on, kept between requests (see [`crate::cache`]).
+    pub(crate) fn cache(&self) -> &Cache {
+        match self {
+            Self::Sqlite { cache, .. } | Self::Postgres { cache, .. } => cache,
         }
     }
 
@@ -114,7 +140,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Self::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
-            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Self::Postgres { pool, .. } => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -138,7 +164,7 @@ impl Db {
                 .fetch_all(reader)
                 .await?
             }
-            Self::Postgres(pool) => {
+            Self::Postgres { pool, .. } => {
                 sqlx::query_as(
                     "SELECT table_name::text, column_name::text FROM information_schema.columns \
                      WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%' \
@@ -154,11 +180,11 @@ impl Db {
     /// Closes every connection (graceful shutdown).
     pub async fn close(&self) {
         match self {
-            Self::Sqlite { reader, writer } => {
+            Self::Sqlite { reader, writer, .. } => {
                 reader.close().await;
                 writer.close().await;
             }
-            Self::Postgres(pool) => pool.close().await,
+            Self::Postgres { pool, .. } => pool.close().await,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! purpose. The conformance tests in `tests/` run every repository against both backends.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod cache;
 pub mod db;
 mod error;
 mod time_col;

@@ -85,7 +85,7 @@ pub async fn claim_next(db: &Db, now: OffsetDateTime, lease_until: OffsetDateTim
                 .fetch_optional(writer)
                 .await?
         }
-        Db::Postgres(pool) => {
+        Db::Postgres { pool, .. } => {
             sqlx::query_as(claim!("FOR UPDATE SKIP LOCKED"))
                 .bind(DbTime(now))
                 .bind(DbTime(lease_until))

@@ -362,7 +362,7 @@ pub async fn database_bytes(db: &Db) -> Result<Option<i64>> {
                 .fetch_one(reader)
                 .await?
         }
-        Db::Postgres(pool) => {
+        Db::Postgres { pool, .. } => {
             sqlx::query_scalar("SELECT pg_database_size(current_database())")
                 .fetch_one(pool)
                 .await?
@@ -930,7 +930,7 @@ impl Seeder {
                 }
                 Conn::Sqlite(c)
             }
-            Db::Postgres(pool) => {
+            Db::Postgres { pool, .. } => {
                 let mut c = pool.acquire().await?;
                 sqlx::query("SET synchronous_commit = off").execute(&mut *c).await?;
                 Conn::Postgres(c)

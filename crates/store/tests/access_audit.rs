@@ -77,6 +77,7 @@ fn ask<'a>(actor: &'a Actor, person: PersonId, request: Request) -> Ask<'a> {
         request,
         entity: "person-summary",
         purpose: "direct-care",
+        as_owner: None,
     }
 }
 
@@ -194,6 +195,112 @@ carepact_testkit::backend_tests! {
         let report = audit::verify(&w.t.db).await?.expect("intact");
         assert_eq!(report.events, 201);
         assert_eq!(report.chains, 2);
+        Ok(())
+    }
+
+    async fn a_change_made_by_another_process_is_seen_by_the_next_decision(w: World) {
+        // Decisions rest on facts kept in memory between requests; a second connection to the same store (another
+        // node, or the command line) changing them must be seen at once, not when the memory is next refreshed.
+        let db = &w.t.db;
+        let elsewhere = Db::connect(&w.t.url).await?;
+        let own = authorize(db, &w.audit, &ask(&w.owner, w.person, READ), NOW).await?.expect("owner");
+        assert_eq!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.err(), Some(Denied));
+        let consent = Consent {
+            id: Uuid::now_v7(),
+            grantee: Grantee::Organisation(w.gp.organisation.expect("org")),
+            sections: Sections::of(&[Section::Record]),
+            labels: Labels::of(&[Sensitivity::General]),
+            write: false,
+            starts: NOW,
+            ends: None,
+            revoked: None,
+        };
+        consents::give(&elsewhere, &own, &consent, NOW).await?.expect("given elsewhere");
+        assert!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.is_ok(), "consent given elsewhere");
+        assert!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.is_ok(), "and kept");
+        on_db!(&elsewhere, write, |p| sqlx::query("UPDATE consents SET revoked_at = ends_at WHERE id = $1")
+            .bind(consent.id)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        assert!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.is_ok(), "a change to nothing decisive");
+        assert!(consents::revoke(&elsewhere, &own, consent.id, NOW).await?.expect("revoked elsewhere"));
+        assert_eq!(
+            authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.err(),
+            Some(Denied),
+            "withdrawn elsewhere: refused on the very next decision"
+        );
+        // The person's account detached from their record by hand: they are no longer its owner.
+        let owner_ask = Ask { as_owner: Some("person-access"), ..ask(&w.owner, w.person, READ) };
+        assert!(authorize(db, &w.audit, &owner_ask, NOW).await?.expect("owner").is_owner());
+        on_db!(&elsewhere, write, |p| sqlx::query("UPDATE people SET user_id = NULL WHERE id = $1")
+            .bind(w.person.0)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        assert_eq!(authorize(db, &w.audit, &owner_ask, NOW).await?.err(), Some(Denied));
+        // The owner's own reads were recorded as the person's, the professional's as a professional's.
+        let roles: Vec<(String, String)> = on_db!(db, read, |p| sqlx::query_as(
+            "SELECT actor_role, purpose FROM audit_events WHERE actor_id = $1 ORDER BY occurred_at, seq"
+        )
+        .bind(w.owner.user.0)
+        .fetch_all(p)
+        .await)?;
+        assert!(roles.contains(&("person".into(), "person-access".into())), "{roles:?}");
+        assert!(roles.contains(&("professional".into(), "direct-care".into())), "once detached: {roles:?}");
+        elsewhere.close().await;
+        Ok(())
+    }
+
+    async fn a_large_batch_of_events_keeps_each_chain_in_order(w: World) {
+        // More events than one statement carries, three chains interleaved, appended in one transaction.
+        let other = people::create_with_account(
+            &w.t.db,
+            &NewPerson {
+                nhs_number: NhsNumber::parse("9434765870")?,
+                given_name: "Ben".into(),
+                family_name: "Jones".into(),
+                preferred_name: None,
+                date_of_birth: date!(1950 - 01 - 02),
+                email: Email::parse("ben@example.org").map_err(anyhow::Error::msg)?,
+                phone: None,
+                communication_needs: None,
+            },
+            AccountStart::Password("h"),
+            NOW,
+        )
+        .await?
+        .0;
+        authorize(&w.t.db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.ok();
+        let chains = [Some(w.person.0), None, Some(other.0)];
+        let events: Vec<Event> = (0..700)
+            .map(|i| Event {
+                id: Uuid::now_v7(),
+                occurred_at: NOW + Duration::milliseconds(i),
+                actor: None,
+                actor_role: "system".into(),
+                organisation: None,
+                on_behalf_of: None,
+                person: chains[usize::try_from(i).expect("small") % 3],
+                action: "read".into(),
+                section: None,
+                entity: format!("batch-{i}"),
+                purpose: "test".into(),
+                outcome: "permit:owner".into(),
+            })
+            .collect();
+        audit::append(&w.t.db, &events).await?;
+        let report = audit::verify(&w.t.db).await?.expect("intact");
+        assert_eq!((report.events, report.chains), (701, 3));
+        // Within each chain, the events are in the order they were given.
+        let entities: Vec<String> = on_db!(&w.t.db, read, |p| sqlx::query_scalar(
+            "SELECT entity FROM audit_events WHERE person_id = $1 AND entity LIKE 'batch-%' ORDER BY seq"
+        )
+        .bind(other.0)
+        .fetch_all(p)
+        .await)?;
+        let expected: Vec<String> = (0..700).filter(|i| i % 3 == 2).map(|i| format!("batch-{i}")).collect();
+        assert_eq!(entities, expected);
         Ok(())
     }
 

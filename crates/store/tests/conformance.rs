@@ -76,7 +76,7 @@ carepact_testkit::backend_tests! {
         // Reading the person's details needs a grant, here the person's own.
         let owner = Actor { user, roles: vec![Role::Person], organisation: None };
         let request = Request { section: Section::Record, label: Sensitivity::General, action: Action::Read };
-        let ask = Ask { actor: &owner, role: "person", on_behalf_of: None, person: person_id, request, entity: "test", purpose: "test" };
+        let ask = Ask { actor: &owner, role: "person", on_behalf_of: None, person: person_id, request, entity: "test", purpose: "test", as_owner: None };
         let grant = authorize(&t.db, &AuditWriter::start(t.db.clone()), &ask, NOW).await?.expect("own record");
         let stored = people::summary(&t.db, &grant).await?.expect("created");
         assert_eq!(stored.nhs_number.map(|n| n.to_string()).as_deref(), Some("943 476 5919"));

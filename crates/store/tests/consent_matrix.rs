@@ -270,7 +270,7 @@ carepact_testkit::backend_tests! {
                             let (db, audit, person, actor) = (db.clone(), w.audit.clone(), w.person, Arc::new(actor.clone()));
                             tasks.push(tokio::spawn(async move {
                                 let request = Request { section, label, action };
-                                let ask = Ask { actor: &actor, role: "matrix", on_behalf_of: None, person, request, entity: "matrix", purpose: "test" };
+                                let ask = Ask { actor: &actor, role: "matrix", on_behalf_of: None, person, request, entity: "matrix", purpose: "test", as_owner: None };
                                 let decision = authorize(&db, &audit, &ask, NOW).await?;
                                 // Only a permit can reach the person's data.
                                 let disclosed = match &decision {

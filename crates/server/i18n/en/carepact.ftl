@@ -1507,3 +1507,5 @@ apps-any-type-questionnaire-response = answers to questionnaires
 apps-any-type-communication = messages with the care team
 log-what-read-smart-app-connect = Checked that they can connect an app to your record
 tokens-status-account-off = Not working: the account is switched off
+home-shared-count = { $total } people share their record with you, listed by family name. This is page { $page } of { $pages }.
+home-shared-pages = Pages of people who share their record with you

@@ -252,11 +252,13 @@ pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bear
         .ok_or_else(unauthorised)?;
     let now = state.now();
     if token.starts_with(carepact_store::api_tokens::PREFIX) {
-        let found = carepact_store::api_tokens::find(&state.db, token, now)
+        let found = carepact_store::api_tokens::holder(&state.db, token, now)
             .await?
             .ok_or_else(unauthorised)?;
-        let user = active_user(state, found.user).await?;
-        return Ok(Bearer::Token { user, id: found.id });
+        return Ok(Bearer::Token {
+            user: found.user,
+            id: found.token.id,
+        });
     }
     let found = carepact_store::smart::access_token(&state.db, token, now)
         .await?

@@ -1,7 +1,7 @@
 //! The home page: what each signed-in user needs first, from their own data.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use carepact_domain::identity::Role;
 use carepact_store::organisations::{self, Organisation};
@@ -28,8 +28,17 @@ struct HomePage<'a> {
     is_carer: bool,
     is_commissioner: bool,
     system: Option<SystemSummary>,
-    /// People who have shared their record with this professional or carer.
+    /// People who have shared their record with this professional or carer: one page of them.
     shared: Vec<(carepact_domain::identity::PersonId, String, Option<String>)>,
+    page: i64,
+    pages: i64,
+    total: i64,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct HomeQuery {
+    #[serde(default)]
+    page: String,
 }
 
 struct SystemSummary {
@@ -38,7 +47,11 @@ struct SystemSummary {
     dead_letters: usize,
 }
 
-pub async fn home(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
+pub async fn home(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<HomeQuery>,
+) -> Result<Response, AppError> {
     let user = session.require_user()?.clone();
     let (person, organisation) = crate::pages::profile(&state, &user).await?;
     let system = if user.has_role(Role::SystemAdmin) {
@@ -50,17 +63,26 @@ pub async fn home(State(state): State<AppState>, session: Session) -> Result<Res
     } else {
         None
     };
+    let page = q.page.trim().parse::<i64>().unwrap_or(1).max(1);
     let shared = if user
         .roles
         .iter()
         .any(|r| matches!(r, Role::Professional | Role::LinkWorker | Role::Carer))
     {
-        crate::pages::shared_with_me(&state, &user).await?
+        crate::pages::shared_with_me(&state, &user, page).await?
     } else {
-        Vec::new()
+        crate::pages::sharing::SharedPage {
+            people: Vec::new(),
+            page: 1,
+            pages: 0,
+            total: 0,
+        }
     };
     let page = HomePage {
-        shared,
+        shared: shared.people,
+        page: shared.page,
+        pages: shared.pages,
+        total: shared.total,
         c: Chrome::new(&session).await?,
         is_staff: user.roles.iter().any(|r| r.is_staff()),
         can_register_people: [Role::Professional, Role::LinkWorker, Role::OrganisationAdmin]

@@ -15,7 +15,6 @@ use carepact_store::record::{ImportMeta, ImportOutcome, ImportReport};
 use carepact_store::users::User;
 use tokio::io::AsyncWriteExt;
 
-use crate::access::authorize_labels;
 use crate::errors::AppError;
 use crate::forms::Errors;
 use crate::pages::layout::{Chrome, render};
@@ -67,8 +66,7 @@ fn write() -> Request {
 
 /// The write grant over every label the person lets `user` add, or "not found".
 async fn grant(state: &AppState, user: &User, person: PersonId, entity: &str) -> Result<Grant, AppError> {
-    let why = crate::access::purpose_for(state, user, person).await?;
-    authorize_labels(state, user, person, write(), entity, why).await
+    crate::access::authorize_care_labels(state, user, person, write(), entity).await
 }
 
 async fn page(

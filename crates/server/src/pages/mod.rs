@@ -61,8 +61,7 @@ pub(crate) async fn section_grant(
         label: Sensitivity::General,
         action,
     };
-    let why = crate::access::purpose_for(state, user, person).await?;
-    crate::access::authorize(state, user, person, request, entity, why).await
+    crate::access::authorize_care(state, user, person, request, entity).await
 }
 
 /// The person's name, read with a grant already given (no second decision).

@@ -101,7 +101,7 @@ fn read() -> Request {
 
 use crate::pages::person_id;
 
-use crate::access::purpose_for;
+use crate::access::authorize_care_labels;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TimelineQuery {
@@ -155,8 +155,7 @@ pub async fn timeline(
     let kinds: Vec<Kind> = q.kind.split(',').filter_map(Kind::from_code).collect();
     let (from, to) = crate::forms::date_range(&q.from, &q.to, &mut errors, tr);
     let page = q.page.parse::<i64>().unwrap_or(1).max(1);
-    let why = purpose_for(&state, &user, person).await?;
-    let grant = authorize_labels(&state, &user, person, read(), "timeline-of-record", why).await?;
+    let grant = authorize_care_labels(&state, &user, person, read(), "timeline-of-record").await?;
     let filter = TimelineFilter {
         kinds: kinds.clone(),
         from,
@@ -294,8 +293,7 @@ async fn item_page(
     let user = session.require_user()?.clone();
     let person = person_id(id)?;
     let item_id = Uuid::parse_str(item).map_err(|_| AppError::NotFound)?;
-    let why = purpose_for(state, &user, person).await?;
-    let grant = authorize_labels(state, &user, person, read(), &format!("record-item:{item_id}"), why).await?;
+    let grant = authorize_care_labels(state, &user, person, read(), &format!("record-item:{item_id}")).await?;
     let detail = record::item(&state.db, &grant, item_id)
         .await?
         .map_err(|_| AppError::NotFound)?;
@@ -399,16 +397,7 @@ pub async fn attachment(
     let user = session.require_user()?.clone();
     let person = person_id(&id)?;
     let item_id = Uuid::parse_str(&item).map_err(|_| AppError::NotFound)?;
-    let why = purpose_for(&state, &user, person).await?;
-    let grant = authorize_labels(
-        &state,
-        &user,
-        person,
-        read(),
-        &format!("record-attachment:{item_id}"),
-        why,
-    )
-    .await?;
+    let grant = authorize_care_labels(&state, &user, person, read(), &format!("record-attachment:{item_id}")).await?;
     let detail = record::item(&state.db, &grant, item_id)
         .await?
         .map_err(|_| AppError::NotFound)?;

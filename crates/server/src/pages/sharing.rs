@@ -515,12 +515,18 @@ pub async fn access_log(
 }
 
 /// The people whose records a professional or carer may open, each passing the choke point (and audited).
-pub async fn shared_with_me(
-    state: &AppState,
-    user: &users::User,
-) -> Result<Vec<(PersonId, String, Option<String>)>, AppError> {
+pub async fn shared_with_me(state: &AppState, user: &users::User, page: i64) -> Result<SharedPage, AppError> {
     let now = state.now();
-    let candidates = consents::candidates_shared_with(&state.db, user.id, user.organisation_id, now).await?;
+    let page = page.max(1);
+    let (candidates, total) = consents::candidates_shared_with_page(
+        &state.db,
+        user.id,
+        user.organisation_id,
+        now,
+        SHARED_PAGE,
+        (page - 1).saturating_mul(SHARED_PAGE),
+    )
+    .await?;
     let mut out = Vec::new();
     for person in candidates {
         let request = Request {
@@ -535,8 +541,24 @@ pub async fn shared_with_me(
             out.push((p.id, p.full_name(), p.nhs_number.map(|n| n.to_string())));
         }
     }
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
+    Ok(SharedPage {
+        people: out,
+        page,
+        pages: (total + SHARED_PAGE - 1) / SHARED_PAGE,
+        total,
+    })
+}
+
+/// People listed on a page of [`shared_with_me`].
+const SHARED_PAGE: i64 = 25;
+
+/// One page of the people who share their record with a user, in order of family name, each opened through the
+/// choke point (and so in their access log), with the page number, how many pages and people there are in all.
+pub struct SharedPage {
+    pub people: Vec<(PersonId, String, Option<String>)>,
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
 }
 
 #[derive(Template)]
@@ -567,16 +589,22 @@ pub async fn record(
         label: Sensitivity::General,
         action: Action::Read,
     };
-    let purpose = crate::access::purpose_for(&state, &user, person).await?;
-    let own = purpose == "person-access";
-    let grant = authorize(&state, &user, person, request, "person-summary", purpose).await?;
+    let grant = crate::access::authorize_care(&state, &user, person, request, "person-summary").await?;
+    let own = grant.is_owner();
     let person_id = person;
     let person = people::summary(&state.db, &grant).await?.ok_or(AppError::NotFound)?;
     let c = Chrome::new(&session)
         .await?
         .link(&format!("/records/{id}"), person.full_name());
     let emergency = matches!(grant.basis(), carepact_domain::consent::Basis::BreakGlass(_));
-    let summary = crate::pages::record::summary(&state, &c, &user, person_id, purpose).await?;
+    let summary = crate::pages::record::summary(
+        &state,
+        &c,
+        &user,
+        person_id,
+        if own { "person-access" } else { "direct-care" },
+    )
+    .await?;
     let base = format!("/records/{id}");
     Ok(render(&RecordSummaryPage {
         c,
