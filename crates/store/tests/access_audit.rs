@@ -81,6 +81,20 @@ fn ask<'a>(actor: &'a Actor, person: PersonId, request: Request) -> Ask<'a> {
     }
 }
 
+/// The person lets the GP's practice read their record's general items, from NOW.
+fn read_by_practice(w: &World) -> Consent {
+    Consent {
+        id: Uuid::now_v7(),
+        grantee: Grantee::Organisation(w.gp.organisation.expect("org")),
+        sections: Sections::of(&[Section::Record]),
+        labels: Labels::of(&[Sensitivity::General]),
+        write: false,
+        starts: NOW,
+        ends: None,
+        revoked: None,
+    }
+}
+
 async fn event_count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, read, |p| sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM audit_events"
@@ -107,16 +121,7 @@ carepact_testkit::backend_tests! {
         assert_eq!(authorize(db, &w.audit, &ask(&w.gp, PersonId::new(), READ), NOW).await?.err(), Some(Denied));
         assert_eq!(event_count(db).await?, 3, "every decision, permit or refusal, is recorded");
 
-        let consent = Consent {
-            id: Uuid::now_v7(),
-            grantee: Grantee::Organisation(w.gp.organisation.expect("org")),
-            sections: Sections::of(&[Section::Record]),
-            labels: Labels::of(&[Sensitivity::General]),
-            write: false,
-            starts: NOW,
-            ends: None,
-            revoked: None,
-        };
+        let consent = read_by_practice(&w);
         // Only the person may give consent.
         let gp_grant = authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?;
         assert!(gp_grant.is_err());
@@ -205,16 +210,7 @@ carepact_testkit::backend_tests! {
         let elsewhere = Db::connect(&w.t.url).await?;
         let own = authorize(db, &w.audit, &ask(&w.owner, w.person, READ), NOW).await?.expect("owner");
         assert_eq!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.err(), Some(Denied));
-        let consent = Consent {
-            id: Uuid::now_v7(),
-            grantee: Grantee::Organisation(w.gp.organisation.expect("org")),
-            sections: Sections::of(&[Section::Record]),
-            labels: Labels::of(&[Sensitivity::General]),
-            write: false,
-            starts: NOW,
-            ends: None,
-            revoked: None,
-        };
+        let consent = read_by_practice(&w);
         consents::give(&elsewhere, &own, &consent, NOW).await?.expect("given elsewhere");
         assert!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.is_ok(), "consent given elsewhere");
         assert!(authorize(db, &w.audit, &ask(&w.gp, w.person, READ), NOW).await?.is_ok(), "and kept");
