@@ -5,6 +5,7 @@ use std::sync::Arc;
 use carepact_domain::Clock;
 use carepact_store::Db;
 use carepact_store::audit::AuditWriter;
+use carepact_store::readings::ReadingWriter;
 
 use crate::config::Config;
 use crate::i18n::Catalogue;
@@ -21,12 +22,15 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     /// Group-committing audit writer: every access to a person's data is recorded through it.
     pub audit: AuditWriter,
+    /// Group-committing writer for readings added one at a time (forms, apps, devices).
+    pub readings: ReadingWriter,
 }
 
 impl AppState {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: Config) -> anyhow::Result<Self> {
         Ok(Self {
             audit: AuditWriter::start(db.clone()),
+            readings: ReadingWriter::start(db.clone()),
             db,
             clock,
             config: Arc::new(config),

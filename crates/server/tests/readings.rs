@@ -149,6 +149,75 @@ carepact_testkit::backend_tests! {
         Ok(())
     }
 
+    async fn readings_sent_at_once_share_a_commit_and_each_gets_its_own_answer(app: TestApp) {
+        // Forty readings at once, twenty moments each sent twice (a device retrying): twenty stored, twenty
+        // duplicates. A reading for a record removed meanwhile fails alone; the others in its group are stored.
+        use carepact_domain::consent::{Action, Request, Section, Sensitivity};
+        use carepact_domain::readings::{Measure, Milli};
+        use carepact_store::readings::{Added, NewReading};
+        let db = &app.state.db;
+        let now = app.state.now();
+        let write = Request { section: Section::Readings, label: Sensitivity::General, action: Action::Write };
+        let amina: carepact_domain::identity::PersonId = amina_base(&app).await?.trim_start_matches("/records/").parse::<uuid::Uuid>().map(carepact_domain::identity::PersonId)?;
+        let grant = carepact_store::access::authorize_operator(db, &app.state.audit, amina, write, "test", now).await?.map_err(|_| anyhow::anyhow!("grant"))?;
+        let gone = carepact_store::people::create_with_account(
+            db,
+            &carepact_domain::identity::NewPerson {
+                nhs_number: carepact_domain::NhsNumber::parse("9434765870")?,
+                given_name: "Gone".into(),
+                family_name: "Away".into(),
+                preferred_name: None,
+                date_of_birth: time::macros::date!(1950 - 01 - 01),
+                email: carepact_domain::identity::Email::parse("gone@example.org").map_err(anyhow::Error::msg)?,
+                phone: None,
+                communication_needs: None,
+            },
+            carepact_store::people::AccountStart::Password("h"),
+            now,
+        )
+        .await?
+        .0;
+        let gone_grant = carepact_store::access::authorize_operator(db, &app.state.audit, gone, write, "test", now).await?.map_err(|_| anyhow::anyhow!("grant"))?;
+        carepact_store::on_db!(db, write, |p| sqlx::query("DELETE FROM people WHERE id = $1").bind(gone.0).execute(p).await.map(|_| ()))?;
+        let stored = |person: carepact_domain::identity::PersonId| async move {
+            Ok::<i64, anyhow::Error>(carepact_store::on_db!(db, read, |p| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM readings WHERE person_id = $1 AND measure = 'heart-rate'").bind(person.0).fetch_one(p).await)?)
+        };
+        let before = stored(amina).await?;
+        let mail = carepact_store::readings::AlertMail { subject: "s".into(), body_for_person: "p".into(), body_for_staff: "t".into() };
+        let mut tasks = Vec::new();
+        for i in 0..41 {
+            let (state, grant, gone_grant, mail) = (app.state.clone(), grant.clone(), gone_grant.clone(), mail.clone());
+            tasks.push(tokio::spawn(async move {
+                let values = std::collections::BTreeMap::from([("value", Milli(70_000 + (i % 20) * 1000))]);
+                let reading = NewReading {
+                    measure: Measure::HeartRate,
+                    taken_at: now - time::Duration::minutes(i % 20 + 1),
+                    values: &values,
+                    note: None,
+                    source: "device",
+                    device: Some("test monitor"),
+                };
+                let grant = if i == 40 { &gone_grant } else { &grant };
+                state.readings.add(&state.db, grant, &reading, &mail, now).await
+            }));
+        }
+        let mut added = 0;
+        let mut duplicates = 0;
+        let mut failed = 0;
+        for t in tasks {
+            match t.await? {
+                Ok(Ok(Added::Added { .. })) => added += 1,
+                Ok(Ok(Added::Duplicate)) => duplicates += 1,
+                Ok(Err(_)) => anyhow::bail!("refused"),
+                Err(_) => failed += 1,
+            }
+        }
+        assert_eq!((added, duplicates, failed), (20, 20, 1));
+        assert_eq!(stored(amina).await? - before, 20);
+        assert_eq!(stored(gone).await?, 0);
+        Ok(())
+    }
+
     async fn readings_convert_units_and_refuse_bad_dates(app: TestApp) {
         let base = amina_base(&app).await?;
         let mut amina = app.client().signed_in(PERSON).await?;

@@ -558,6 +558,80 @@ async fn rules_for(
     Ok((version, rules, recipients))
 }
 
+/// The work of [`add`] inside an open transaction `$tx`: stores the reading (with its body mass index for a weight),
+/// then checks `$rules` against it and raises the alerts they call for. Shared by [`add`] (a transaction of its own)
+/// and [`ReadingWriter`] (a savepoint in a transaction shared with other requests).
+macro_rules! add_in_tx {
+    ($tx:expr, $person:expr, $id:expr, $reading:expr, $actor:expr, $rules:expr, $version:expr, $recipients:expr,
+     $mail:expr, $now:expr) => {
+        async {
+            let (person, id, reading, actor, now): (PersonId, Uuid, &NewReading<'_>, Option<Uuid>, OffsetDateTime) =
+                ($person, $id, $reading, $actor, $now);
+            let (rules, version, recipients, mail): (&[AlertRule], i64, &Recipients, &AlertMail) =
+                ($rules, $version, $recipients, $mail);
+            let taken = DbTime::truncate(reading.taken_at);
+            // Readings for one person are added one at a time, so two readings at once both see each other.
+            sqlx::query("UPDATE people SET id = id WHERE id = $1")
+                .bind(person.0)
+                .execute(&mut *$tx)
+                .await?;
+            let n = insert_reading!(&mut *$tx, id, person, reading, taken, actor, now)?;
+            if n == 0 {
+                return Ok::<_, sqlx::Error>(Added::Duplicate);
+            }
+            if reading.measure == Measure::Weight
+                && let Some(weight) = reading.values.get("value")
+            {
+                let height: Option<Option<i64>> = sqlx::query_scalar(
+                    "SELECT value_1 FROM readings WHERE person_id = $1 AND measure = 'height' \
+                     ORDER BY taken_at DESC LIMIT 1",
+                )
+                .bind(person.0)
+                .fetch_optional(&mut *$tx)
+                .await?;
+                if let Some(b) = height.flatten().and_then(|h| bmi(*weight, Milli(h))) {
+                    sqlx::query(
+                        "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, \
+                         device, entered_by, recorded_at) VALUES ($1, $2, 'bmi', $3, $4, NULL, NULL, NULL, 'derived', \
+                         NULL, $5, $6) ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(person.0)
+                    .bind(DbTime(taken))
+                    .bind(b.0)
+                    .bind(actor)
+                    .bind(DbTime(now))
+                    .execute(&mut *$tx)
+                    .await?;
+                }
+            }
+            let mut fired = Vec::new();
+            for rule in rules {
+                let Some(value) = reading.values.get(rule.component.as_str()) else {
+                    continue;
+                };
+                if let Some(f) = evaluate_in_tx!(
+                    $tx,
+                    person,
+                    id,
+                    taken,
+                    *value,
+                    rule,
+                    version,
+                    recipients,
+                    mail,
+                    actor,
+                    now
+                )? {
+                    fired.push(f);
+                }
+            }
+            Ok(Added::Added { id, fired })
+        }
+        .await
+    };
+}
+
 /// Adds a reading, checks the person's agreed alert rules against it, and raises the alerts they call for, all in
 /// one transaction. A weight also records the body mass index when the person has a height on record.
 pub async fn add(
@@ -574,70 +648,169 @@ pub async fn add(
     let (version, rules, recipients) = rules_for(db, person, reading.measure, now).await?;
     let id = Uuid::now_v7();
     let actor = grant.actor().map(|u| u.0);
-    let taken = DbTime::truncate(reading.taken_at);
     let added = on_db!(db, write, |p| async {
         let mut tx = p.begin().await?;
-        // Readings for one person are added one at a time, so two readings at once both see each other.
-        sqlx::query("UPDATE people SET id = id WHERE id = $1")
-            .bind(person.0)
-            .execute(&mut *tx)
-            .await?;
-        let n = insert_reading!(&mut *tx, id, person, reading, taken, actor, now)?;
-        if n == 0 {
-            return Ok::<_, sqlx::Error>(Added::Duplicate);
-        }
-        if reading.measure == Measure::Weight
-            && let Some(weight) = reading.values.get("value")
-        {
-            let height: Option<Option<i64>> = sqlx::query_scalar(
-                "SELECT value_1 FROM readings WHERE person_id = $1 AND measure = 'height' \
-                 ORDER BY taken_at DESC LIMIT 1",
-            )
-            .bind(person.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(b) = height.flatten().and_then(|h| bmi(*weight, Milli(h))) {
-                sqlx::query(
-                    "INSERT INTO readings (id, person_id, measure, taken_at, value_1, value_2, value_3, note, source, \
-                     device, entered_by, recorded_at) VALUES ($1, $2, 'bmi', $3, $4, NULL, NULL, NULL, 'derived', \
-                     NULL, $5, $6) ON CONFLICT (person_id, measure, taken_at) DO NOTHING",
-                )
-                .bind(Uuid::now_v7())
-                .bind(person.0)
-                .bind(DbTime(taken))
-                .bind(b.0)
-                .bind(actor)
-                .bind(DbTime(now))
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let mut fired = Vec::new();
-        for rule in &rules {
-            let Some(value) = reading.values.get(rule.component.as_str()) else {
-                continue;
-            };
-            if let Some(f) = evaluate_in_tx!(
-                tx,
-                person,
-                id,
-                taken,
-                *value,
-                rule,
-                version,
-                &recipients,
-                mail,
-                actor,
-                now
-            )? {
-                fired.push(f);
-            }
-        }
+        let added = add_in_tx!(tx, person, id, reading, actor, &rules, version, &recipients, mail, now)?;
         tx.commit().await?;
-        Ok(Added::Added { id, fired })
+        Ok::<_, sqlx::Error>(added)
     }
     .await)?;
     Ok(Ok(added))
+}
+
+/// One reading waiting for [`ReadingWriter`]: what [`add`] is given, owned, with the rules read beforehand.
+struct Job {
+    person: PersonId,
+    id: Uuid,
+    measure: Measure,
+    taken_at: OffsetDateTime,
+    values: Values,
+    note: Option<String>,
+    source: &'static str,
+    device: Option<String>,
+    actor: Option<Uuid>,
+    rules: Vec<AlertRule>,
+    version: i64,
+    recipients: Recipients,
+    mail: AlertMail,
+    now: OffsetDateTime,
+    done: tokio::sync::oneshot::Sender<Result<Added>>,
+}
+
+/// Most readings committed together.
+const GROUP_MAX: usize = 256;
+
+/// Group commit for readings added one at a time (a page's form, an app's or a device's single Observation): each
+/// caller waits until its reading is durable, but shares the transaction, and its fsync, with every reading waiting
+/// at the same moment. Each reading runs in a savepoint of its own, so one that fails is undone alone and the others
+/// are stored. What is stored, and the alerts raised, are exactly as [`add`] makes them. Cloning is cheap; the task
+/// stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct ReadingWriter {
+    queue: tokio::sync::mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for ReadingWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadingWriter")
+    }
+}
+
+impl ReadingWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: Db) -> Self {
+        let (queue, mut rx) = tokio::sync::mpsc::channel::<Job>(4 * GROUP_MAX);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut group = vec![first];
+                while group.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(next) => group.push(next),
+                        Err(_) => break,
+                    }
+                }
+                commit_group(&db, group).await;
+            }
+        });
+        Self { queue }
+    }
+
+    /// Like [`add`], sharing the commit with other readings added at the same moment.
+    pub async fn add(
+        &self,
+        db: &Db,
+        grant: &Grant,
+        reading: &NewReading<'_>,
+        mail: &AlertMail,
+        now: OffsetDateTime,
+    ) -> Result<std::result::Result<Added, Denied>> {
+        if !can(grant, Action::Write) {
+            return Ok(Err(Denied));
+        }
+        let person = grant.person();
+        let (version, rules, recipients) = rules_for(db, person, reading.measure, now).await?;
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let job = Job {
+            person,
+            id: Uuid::now_v7(),
+            measure: reading.measure,
+            taken_at: reading.taken_at,
+            values: reading.values.clone(),
+            note: reading.note.map(str::to_owned),
+            source: reading.source,
+            device: reading.device.map(str::to_owned),
+            actor: grant.actor().map(|u| u.0),
+            rules,
+            version,
+            recipients,
+            mail: mail.clone(),
+            now,
+            done,
+        };
+        let stopped = || StoreError::Corrupt("the readings writer has stopped".into());
+        self.queue.send(job).await.map_err(|_| stopped())?;
+        Ok(Ok(wait.await.map_err(|_| stopped())??))
+    }
+}
+
+/// Stores a group of readings in one transaction, each in its own savepoint, and tells each caller how theirs went.
+async fn commit_group(db: &Db, jobs: Vec<Job>) {
+    let outcome = on_db!(db, write, |p| async {
+        let mut tx = p.begin().await?;
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            let reading = NewReading {
+                measure: job.measure,
+                taken_at: job.taken_at,
+                values: &job.values,
+                note: job.note.as_deref(),
+                source: job.source,
+                device: job.device.as_deref(),
+            };
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            let (rules, recipients) = (job.rules.as_slice(), &job.recipients);
+            let added = add_in_tx!(
+                savepoint,
+                job.person,
+                job.id,
+                &reading,
+                job.actor,
+                rules,
+                job.version,
+                recipients,
+                &job.mail,
+                job.now
+            );
+            match added {
+                Ok(added) => {
+                    savepoint.commit().await?;
+                    results.push(Ok(added));
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    results.push(Err(StoreError::from(e)));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(results)
+    }
+    .await);
+    match outcome {
+        Ok(results) => {
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.done.send(result);
+            }
+        }
+        Err(e) => {
+            let shared = e.to_string();
+            for job in jobs {
+                let _ = job
+                    .done
+                    .send(Err(StoreError::Corrupt(format!("storing readings failed: {shared}"))));
+            }
+        }
+    }
 }
 
 /// What a batch of readings from a file did.

@@ -412,7 +412,9 @@ pub(super) async fn create_observation(
     };
     let tr = crate::access::job_tr(&state);
     let mail = crate::pages::readings::alert_mail(&state, tr, who.person);
-    let added = readings::add(&state.db, &grant, &reading, &mail, now)
+    let added = state
+        .readings
+        .add(&state.db, &grant, &reading, &mail, now)
         .await?
         .map_err(|_| Outcome::not_found())?;
     let base = base(&state);

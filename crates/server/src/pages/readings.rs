@@ -421,7 +421,9 @@ pub async fn add(
         device: None,
     };
     let mail = alert_mail(&state, tr, person);
-    let added = readings::add(&state.db, &grant, &reading, &mail, now)
+    let added = state
+        .readings
+        .add(&state.db, &grant, &reading, &mail, now)
         .await?
         .map_err(|_| AppError::NotFound)?;
     let base = format!("/records/{id}");
