@@ -120,6 +120,18 @@ pub async fn append(db: &Db, events: &[Event]) -> Result<()> {
 
 type Pending = (Event, oneshot::Sender<std::result::Result<(), String>>);
 
+/// `first` and whatever else is already waiting in `rx`, up to `most` in all: one group for a group commit.
+pub(crate) fn waiting_with<T>(first: T, rx: &mut mpsc::Receiver<T>, most: usize) -> Vec<T> {
+    let mut group = vec![first];
+    while group.len() < most {
+        match rx.try_recv() {
+            Ok(next) => group.push(next),
+            Err(_) => break,
+        }
+    }
+    group
+}
+
 /// Group commit for audit events: callers wait for durability, but share the transaction (and its fsync) with
 /// whoever else is waiting at the same moment. Cloning is cheap; the task stops when the last clone is dropped.
 #[derive(Clone)]
@@ -136,13 +148,7 @@ impl AuditWriter {
         let (queue, mut rx) = mpsc::channel::<Pending>(4 * GROUP_MAX);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                let mut group = vec![first];
-                while group.len() < GROUP_MAX {
-                    match rx.try_recv() {
-                        Ok(next) => group.push(next),
-                        Err(_) => break,
-                    }
-                }
+                let group = waiting_with(first, &mut rx, GROUP_MAX);
                 let events: Vec<Event> = group.iter().map(|(e, _)| e.clone()).collect();
                 let mut outcome = append(&db, &events).await;
                 if outcome.is_err() {

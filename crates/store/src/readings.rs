@@ -702,14 +702,7 @@ impl ReadingWriter {
         let (queue, mut rx) = tokio::sync::mpsc::channel::<Job>(4 * GROUP_MAX);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                let mut group = vec![first];
-                while group.len() < GROUP_MAX {
-                    match rx.try_recv() {
-                        Ok(next) => group.push(next),
-                        Err(_) => break,
-                    }
-                }
-                commit_group(&db, group).await;
+                commit_group(&db, crate::audit::waiting_with(first, &mut rx, GROUP_MAX)).await;
             }
         });
         Self { queue }
