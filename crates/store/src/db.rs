@@ -100,9 +100,6 @@ impl Db {
             // FULL: a committed transaction survives power loss, not just a process crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            // Read pages through a memory map rather than copying them into each connection's cache: every audited
-            // read commits, and a commit makes the other connections drop their caches.
-            .pragma("mmap_size", "1073741824")
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
