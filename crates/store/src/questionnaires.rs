@@ -39,25 +39,28 @@ pub struct Definition {
 const DEFINITION_COLUMNS: &str =
     "id, url, version, title, instrument, organisation_id, definition, loaded_at FROM questionnaires";
 
-/// Stores the built-in definitions that are not stored yet (a new version is a new row). Returns how many were
-/// added.
-pub async fn ensure_builtin(
-    db: &Db,
-    builtins: &[(&str, &str, &str, &str, String)],
-    now: OffsetDateTime,
-) -> Result<usize> {
+/// Stores the built-in instruments' definitions (`carepact_fhir::questionnaire::builtin`) that are not stored yet
+/// (a new version is a new row). Returns how many were added.
+pub async fn ensure_builtin(db: &Db, now: OffsetDateTime) -> Result<usize> {
     let mut added = 0;
-    for (instrument, url, version, title, json) in builtins {
+    for (i, def) in carepact_fhir::questionnaire::builtin() {
+        let (instrument, url, title) = (i.code(), i.url(), def.title.as_str());
+        let version = if def.version.is_empty() {
+            "1"
+        } else {
+            def.version.as_str()
+        };
+        let json = carepact_fhir::questionnaire::definition(i);
         let n = on_db!(db, write, |p| {
             sqlx::query(
             "INSERT INTO questionnaires (id, url, version, title, instrument, organisation_id, definition, loaded_by, \
              loaded_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, NULL, $7) ON CONFLICT (url, version) DO NOTHING"
         )
         .bind(Uuid::now_v7())
-        .bind(*url)
-        .bind(*version)
-        .bind(*title)
-        .bind(*instrument)
+        .bind(url)
+        .bind(version)
+        .bind(title)
+        .bind(instrument)
         .bind(json)
         .bind(DbTime(now))
         .execute(p)

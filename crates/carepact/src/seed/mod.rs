@@ -70,25 +70,7 @@ fn parse_now(text: &str) -> anyhow::Result<OffsetDateTime> {
 /// Stores the built-in questionnaires (as the server does at start) and returns the ids of those seeded people
 /// answer.
 async fn questionnaires(db: &Db, now: OffsetDateTime) -> anyhow::Result<Questionnaires> {
-    let defs = carepact_fhir::questionnaire::builtin();
-    let builtins: Vec<(&str, &str, &str, &str, String)> = defs
-        .iter()
-        .map(|(i, def)| {
-            let version = if def.version.is_empty() {
-                "1"
-            } else {
-                def.version.as_str()
-            };
-            (
-                i.code(),
-                i.url(),
-                version,
-                def.title.as_str(),
-                carepact_fhir::questionnaire::definition(*i).to_owned(),
-            )
-        })
-        .collect();
-    carepact_store::questionnaires::ensure_builtin(db, &builtins, now).await?;
+    carepact_store::questionnaires::ensure_builtin(db, now).await?;
     let ids = store::builtin_questionnaires(db).await?;
     let get = |code: &str| {
         ids.get(code)

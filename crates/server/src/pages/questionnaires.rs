@@ -42,25 +42,7 @@ async fn grant(
 
 /// Stores the built-in instruments' definitions that are not stored yet. Run at start.
 pub async fn ensure_builtin(state: &AppState) -> anyhow::Result<usize> {
-    let defs = carepact_fhir::questionnaire::builtin();
-    let builtins: Vec<(&str, &str, &str, &str, String)> = defs
-        .iter()
-        .map(|(i, def)| {
-            let version = if def.version.is_empty() {
-                "1"
-            } else {
-                def.version.as_str()
-            };
-            (
-                i.code(),
-                i.url(),
-                version,
-                def.title.as_str(),
-                carepact_fhir::questionnaire::definition(*i).to_owned(),
-            )
-        })
-        .collect();
-    Ok(store::ensure_builtin(&state.db, &builtins, state.now()).await?)
+    Ok(store::ensure_builtin(&state.db, state.now()).await?)
 }
 
 /// A stored definition read back into the model; a definition that no longer parses is "not found".
